@@ -1,0 +1,2 @@
+"""neurona."""
+from neurona._core import __version__

@@ -1,0 +1,12 @@
+//! neurona-core: tensors, CPU (and optional CUDA) kernels, autograd and optimizer updates.
+//!
+//! Pure Rust with no Python in it; the `neurona-py` crate binds it. The layout follows
+//! `DESIGN.md`: `tensor` holds shapes, storage and the `Tensor` type, `cpu` the kernels on raw
+//! slices, `ops` the differentiable operations (forward and backward side by side), `autograd`
+//! the graph walk, and `cuda` the GPU backend behind the `cuda` feature.
+
+pub mod error;
+pub mod cpu;
+pub mod cuda;
+
+pub use error::{Error, Result};
