@@ -163,10 +163,10 @@ def _decode(buf, dtype: str, shape: tuple, begin: int, end: int, key: str) -> np
     if dtype == "BF16":  # bfloat16 is the top half of a float32
         return (raw.astype(np.uint32) << 16).view(np.float32)
     if dtype in ("F64", "F32", "F16"):
-        return raw.astype(np.float32)
+        return raw.astype(np.float32, copy=False)
     if dtype == "U64" and raw.size and raw.max() > np.iinfo(np.int64).max:
         raise SafetensorsError(f"tensor {key!r}: U64 value {raw.max()} does not fit in int64")
-    return raw.astype(np.int64)
+    return raw.astype(np.int64, copy=False)
 
 
 def _open_header(f, name: str, size: int) -> tuple[int, dict, dict]:
@@ -198,8 +198,10 @@ def read(path) -> tuple[dict[str, np.ndarray], dict[str, str]]:
     with open(path, "rb") as f:
         size = os.fstat(f.fileno()).st_size
         n, header, metadata = _open_header(f, name, size)
-        data = f.read()
-    if 8 + n + len(data) != size:
+        # One writable buffer; F32/I64 tensors (on little-endian hosts) are views into it.
+        data = bytearray(size - 8 - n)
+        got = f.readinto(data)
+    if got != len(data):
         raise SafetensorsError(f"{name}: the file changed while it was being read")
     arrays = {}
     for key, dtype, shape, begin, end in _entries(header, len(data), name):
