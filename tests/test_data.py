@@ -14,6 +14,7 @@ from neurona.data import (
     Standardize,
     Subset,
     TensorDataset,
+    _convert,
     _rng,
     random_split,
     train_val_test_split,
@@ -206,6 +207,39 @@ def test_loader_argument_errors():
         DataLoader(TensorDataset(x, y), batch_size=2.5)
     with pytest.raises(TypeError):
         DataLoader(42)
+
+
+def test_batches_never_alias_the_dataset():
+    x, y = _data(10)
+    ds = TensorDataset(x, y)
+    for shuffle in (False, True):
+        for xb, yb in DataLoader(ds, batch_size=4, shuffle=shuffle, seed=0):
+            assert not np.shares_memory(np.asarray(xb), x)
+            assert not np.shares_memory(np.asarray(yb), y)
+    xs, _ = ds[2:5]
+    assert not np.shares_memory(np.asarray(xs), x)
+    assert not any(np.shares_memory(np.asarray(b), x) for b in DataLoader(x, batch_size=3))
+
+
+def test_boundary_copies_unaligned_or_read_only_memory():
+    raw = np.arange(9, dtype=np.float32).tobytes()
+    read_only = np.frombuffer(raw, dtype=np.float32)
+    t = _convert.to_tensor(read_only)
+    assert np.asarray(t).tolist() == list(range(9))
+    assert not np.shares_memory(np.asarray(t), read_only)
+    buf = bytearray(4 * 9 + 1)
+    unaligned = np.frombuffer(buf, dtype=np.uint8)[1:].view(np.float32)
+    unaligned[:] = np.arange(9)
+    assert not unaligned.flags.aligned
+    t = _convert.to_tensor(unaligned)
+    assert np.asarray(t).tolist() == list(range(9)) and np.asarray(t).flags.aligned
+    # dtype rule: float -> float32, int -> int64, bool -> bool; 0-d stays 0-d
+    assert np.asarray(_convert.to_tensor(np.array([1.5]))).dtype == np.float32
+    assert np.asarray(_convert.to_tensor(np.array([1], np.uint8))).dtype == np.int64
+    assert np.asarray(_convert.to_tensor(np.array([True]))).dtype == np.bool_
+    assert np.asarray(_convert.to_tensor(np.float64(2.0))).shape == ()
+    with pytest.raises(TypeError):
+        _convert.to_tensor(np.array(["a"]))
 
 
 def test_empty_dataset_gives_no_batches():

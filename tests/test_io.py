@@ -45,12 +45,15 @@ def _state():
         "steps": np.array(12345678901234, dtype=np.int64),  # 0-d
         "ids": np.array([np.iinfo(np.int64).min, -1, 0, np.iinfo(np.int64).max]),
         "empty": np.zeros((0, 3), dtype=np.float32),
+        "mask": np.array([[True, False], [False, True]]),
         "conv.weight": rng.standard_normal((4, 3, 3, 3)).astype(np.float32),
     }
 
 
 def _bits(a):
     a = np.asarray(a)
+    if a.dtype == np.bool_:
+        return a
     return a.view(np.uint32 if a.dtype == np.float32 else np.uint64)
 
 
@@ -67,18 +70,19 @@ def test_round_trip_is_bit_exact(tmp_path):
         np.testing.assert_array_equal(_bits(b), _bits(a), err_msg=name)
 
 
-def test_tensors_and_other_dtypes_are_saved_as_f32_i64(tmp_path):
+def test_tensors_and_other_dtypes_are_saved_as_tensor_dtypes(tmp_path):
     path = tmp_path / "t.safetensors"
     save({"t": neurona.from_numpy(np.arange(6, dtype=np.float32).reshape(2, 3)),
           "f64": np.array([0.1, 1e-50]), "mask": np.array([True, False]),
           "u8": np.array([255], np.uint8)}, path)
     with safe_open(path, "np") as f:
         dtypes = {k: f.get_slice(k).get_dtype() for k in f.keys()}  # noqa: SIM118 (safe_open is no dict)
-    assert dtypes == {"t": "F32", "f64": "F32", "mask": "I64", "u8": "I64"}
+    assert dtypes == {"t": "F32", "f64": "F32", "mask": "BOOL", "u8": "I64"}
     back = load(path)
     np.testing.assert_array_equal(np.asarray(back["t"]), np.arange(6).reshape(2, 3))
     np.testing.assert_array_equal(np.asarray(back["f64"]), np.float32([0.1, 0.0]))
-    np.testing.assert_array_equal(np.asarray(back["mask"]), [1, 0])
+    assert np.asarray(back["mask"]).dtype == np.bool_
+    assert np.asarray(back["mask"]).tolist() == [True, False]
     assert np.asarray(back["u8"]).tolist() == [255]
 
 
@@ -119,9 +123,11 @@ def test_safetensors_package_files_are_read_by_ours(tmp_path):
     for name in ("f64", "f16", "scalar"):  # floats become float32
         assert np.asarray(ours[name]).dtype == np.float32
         np.testing.assert_array_equal(np.asarray(ours[name]), theirs[name].astype(np.float32))
-    for name in ("i32", "u8", "bool"):  # integers and booleans become int64
+    for name in ("i32", "u8"):  # integers become int64
         assert np.asarray(ours[name]).dtype == np.int64
         np.testing.assert_array_equal(np.asarray(ours[name]), theirs[name].astype(np.int64))
+    assert np.asarray(ours["bool"]).dtype == np.bool_
+    np.testing.assert_array_equal(np.asarray(ours["bool"]), theirs["bool"])
     assert nio.load_metadata(path) == {"framework": "np"}
 
 
@@ -333,6 +339,7 @@ def _checkpoint():
                               "weight_decay": 0.0, "amsgrad": False, "params": [0, 1]}],
         },
         "epoch": 7,
+        "mask": np.array([True, False, True]),
         "best": float("inf"),
         "history": {"loss": [0.5, 0.25, float("nan")], "note": "ünïcode ✓"},
         "rng": bytes(range(256)),

@@ -82,6 +82,9 @@ class TensorDataset(Dataset):
         return tuple(to_tensor(r) for r in self._fetch_batch(index))
 
     def _fetch_batch(self, indices):
+        # Fancy indexing copies; a slice would be a view that a Tensor made from it shares.
+        if isinstance(indices, slice):
+            indices = np.arange(len(self))[indices]
         rows = [a[indices] for a in self.arrays]
         if self.transform is not None:
             rows[0] = apply_transform(self.transform, rows[0])

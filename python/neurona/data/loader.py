@@ -34,7 +34,8 @@ class DataLoader:
 
     Array-backed datasets (`TensorDataset`, a `Subset` of one) are sliced with one
     fancy-indexing step per tensor for each batch; other datasets are read sample by sample and
-    stacked with `collate_fn` (default: `np.stack` per field).
+    stacked with `collate_fn` (default: `np.stack` per field). Either way every batch is a
+    fresh copy: writing to a batch never changes the dataset.
     """
 
     def __init__(
@@ -93,7 +94,7 @@ class DataLoader:
         for b in range(len(self)):
             start = b * self.batch_size
             stop = min(start + self.batch_size, n)
-            idx = slice(start, stop) if order is None else order[start:stop]
+            idx = np.arange(start, stop) if order is None else order[start:stop]
             arrays = fetch(idx) if fetch is not None else NotImplemented
             if arrays is not NotImplemented:
                 tensors = tuple(to_tensor(a) for a in arrays)

@@ -16,7 +16,7 @@ def save(state_dict, path, metadata: dict | None = None) -> None:
     """Save a dict of name -> Tensor/array (or an object with `.state_dict()`, such as a
     module) to `path` in the safetensors format, atomically.
 
-    Floating values are stored as F32 and integer/boolean ones as I64 (the Tensor dtypes);
+    Floating values are stored as F32, integers as I64 and booleans as BOOL (the Tensor dtypes);
     `metadata` is an optional str -> str dict kept in the file's "__metadata__".
     """
     if hasattr(state_dict, "state_dict") and not isinstance(state_dict, dict):
@@ -29,8 +29,8 @@ def save(state_dict, path, metadata: dict | None = None) -> None:
 def load(path) -> dict:
     """Load a safetensors file as a dict of name -> Tensor, in file order.
 
-    F32/F64/F16/BF16 tensors become float32 Tensors; I64/I32/I16/I8/U64/U32/U16/U8/BOOL ones
-    become int64 Tensors. A malformed file raises `SafetensorsError` (a ValueError).
+    F32/F64/F16/BF16 tensors become float32 Tensors, I64/I32/I16/I8/U64/U32/U16/U8 ones int64
+    Tensors, BOOL ones bool Tensors. A malformed file raises `SafetensorsError` (a ValueError).
     """
     arrays, _ = _safetensors.read(path)
     return {name: to_tensor(a) for name, a in arrays.items()}

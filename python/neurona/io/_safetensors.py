@@ -6,10 +6,10 @@ follows, which the tensors tile with no gaps), plus an optional "__metadata__" s
 then the raw little-endian tensor bytes. The header is padded with spaces so the data starts
 8-byte aligned, as the reference implementation does.
 
-Written dtypes: F32 and I64 (neurona's Tensor dtypes; other float arrays are stored as F32 and
-other integer/boolean arrays as I64, the same rule as `neurona.from_numpy`). Read dtypes: F32,
-F64, F16, BF16 (all become float32) and I64, I32, I16, I8, U64, U32, U16, U8, BOOL (all become
-int64; a U64 value above the int64 range is an error). F8 types are refused.
+Written dtypes: F32, I64 and BOOL, neurona's Tensor dtypes (other float arrays are stored as
+F32, other integer arrays as I64: the rule of `neurona.from_numpy`). Read dtypes: F32, F64,
+F16, BF16 (all become float32), I64, I32, I16, I8, U64, U32, U16, U8 (all become int64; a U64
+value above the int64 range is an error) and BOOL (bool). F8 types are refused.
 """
 
 from __future__ import annotations
@@ -72,7 +72,7 @@ def _header(arrays: dict[str, np.ndarray], metadata) -> bytes:
         header["__metadata__"] = dict(metadata)
     offset = 0
     for name, a in arrays.items():
-        dtype = "F32" if a.dtype.kind == "f" else "I64"
+        dtype = {"f": "F32", "i": "I64", "b": "BOOL"}[a.dtype.kind]
         header[name] = {"dtype": dtype, "shape": list(a.shape),
                         "data_offsets": [offset, offset + a.nbytes]}
         offset += a.nbytes
@@ -162,6 +162,8 @@ def _decode(buf, dtype: str, shape: tuple, begin: int, end: int, key: str) -> np
         raw = raw.reshape(shape)
     if dtype == "BF16":  # bfloat16 is the top half of a float32
         return (raw.astype(np.uint32) << 16).view(np.float32)
+    if dtype == "BOOL":
+        return raw.astype(np.bool_)
     if dtype in ("F64", "F32", "F16"):
         return raw.astype(np.float32, copy=False)
     if dtype == "U64" and raw.size and raw.max() > np.iinfo(np.int64).max:
