@@ -115,13 +115,13 @@ def test_successive_epochs_differ_but_replay_with_seed():
     assert [_epoch_ids(again), _epoch_ids(again)] == [e1, e2]
 
 
-def test_shuffle_follows_global_rng_state(monkeypatch):
+def test_shuffle_follows_global_generator(monkeypatch):
     x, y = _data(40)
-    state = {"v": b"state-A"}
-    monkeypatch.setattr(_rng, "global_rng_state", lambda: state["v"])
+    state = {"v": b"draw-A"}
+    monkeypatch.setattr(_rng, "global_seed_bytes", lambda: state["v"])
     a1 = _epoch_ids(DataLoader(TensorDataset(x, y), batch_size=10, shuffle=True))
     a2 = _epoch_ids(DataLoader(TensorDataset(x, y), batch_size=10, shuffle=True))
-    state["v"] = b"state-B"
+    state["v"] = b"draw-B"
     b = _epoch_ids(DataLoader(TensorDataset(x, y), batch_size=10, shuffle=True))
     assert a1 == a2
     assert a1 != b
@@ -129,11 +129,35 @@ def test_shuffle_follows_global_rng_state(monkeypatch):
 
 def test_manual_seed_makes_shuffle_reproducible():
     x, y = _data(40)
+
+    def two_loaders():
+        first = _epoch_ids(DataLoader(TensorDataset(x, y), batch_size=10, shuffle=True))
+        second = _epoch_ids(DataLoader(TensorDataset(x, y), batch_size=10, shuffle=True))
+        return first, second
+
     neurona.manual_seed(123)
-    a = _epoch_ids(DataLoader(TensorDataset(x, y), batch_size=10, shuffle=True))
+    a, b = two_loaders()
     neurona.manual_seed(123)
-    b = _epoch_ids(DataLoader(TensorDataset(x, y), batch_size=10, shuffle=True))
-    assert a == b
+    assert two_loaders() == (a, b)
+    assert a != b  # each loader draws its own seed from the global generator
+    neurona.manual_seed(124)
+    assert two_loaders()[0] != a
+
+
+def test_augmentation_and_split_follow_manual_seed():
+    x = np.random.default_rng(0).random((64, 1, 6, 6)).astype(np.float32)
+
+    def run():
+        crop = np.asarray(RandomCrop(4, padding=1)(x))
+        split = random_split(TensorDataset(x), [0.5, 0.5])[0].indices.tolist()
+        return crop, split
+
+    neurona.manual_seed(7)
+    c1, s1 = run()
+    neurona.manual_seed(7)
+    c2, s2 = run()
+    np.testing.assert_array_equal(c1, c2)
+    assert s1 == s2
 
 
 def test_explicit_generator():

@@ -1,10 +1,11 @@
 """Random generators for shuffling, splitting and augmentation.
 
 Every random choice in `neurona.data` comes from a numpy `Generator` built here. An explicit
-`seed` (or a ready `np.random.Generator`) wins; otherwise the seed is derived from the neurona
-global RNG state, so `neurona.manual_seed(s)` makes shuffles, splits and augmentations
-reproducible. The state is read through `global_rng_state`, a module attribute that tests can
-swap with monkeypatch.
+`seed` (or a ready `np.random.Generator`) wins; otherwise the seed is drawn from the neurona
+global generator, as PyTorch's DataLoader does: `neurona.manual_seed(s)` makes shuffles,
+splits and augmentations reproducible, and each new consumer advances the global generator,
+so two loaders (or two crops) created one after the other get different streams. The draw
+goes through `global_seed_bytes`, a module attribute that tests can swap with monkeypatch.
 """
 
 from __future__ import annotations
@@ -16,9 +17,9 @@ import numpy as np
 import neurona
 
 
-def global_rng_state() -> bytes:
-    """The neurona global generator's state, as bytes."""
-    return bytes(neurona.get_rng_state())
+def global_seed_bytes() -> bytes:
+    """128 fresh bits from the neurona global generator (advancing it)."""
+    return np.asarray(neurona.randint(0, 1 << 62, (2,)), dtype="<i8").tobytes()
 
 
 def check_seed(seed) -> int:
@@ -33,9 +34,8 @@ def make_generator(seed=None, generator=None, salt: str = "") -> np.random.Gener
     """Build the generator for one consumer.
 
     `generator` (an `np.random.Generator`) is used as is; `seed` (an int) gives
-    `np.random.default_rng(seed)`; with neither, the seed is a hash of `salt` and the global
-    RNG state, so two different consumers (say a shuffle and a crop) seeded from the same
-    global state do not draw the same stream.
+    `np.random.default_rng(seed)`; with neither, the seed is a hash of `salt` and a draw from
+    the neurona global generator.
     """
     if generator is not None and seed is not None:
         raise ValueError("give either seed or generator, not both")
@@ -47,5 +47,5 @@ def make_generator(seed=None, generator=None, salt: str = "") -> np.random.Gener
         return generator
     if seed is not None:
         return np.random.default_rng(check_seed(seed))
-    digest = hashlib.sha256(salt.encode() + b"\x00" + global_rng_state()).digest()
+    digest = hashlib.sha256(salt.encode() + b"\x00" + global_seed_bytes()).digest()
     return np.random.default_rng(int.from_bytes(digest[:16], "little"))

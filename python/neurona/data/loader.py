@@ -27,10 +27,10 @@ class DataLoader:
     which is wrapped as a one-tensor `TensorDataset` whose batches are single Tensors.
 
     With `shuffle=True` each epoch visits the samples in a fresh random order drawn from a numpy
-    `Generator`: `generator` if given, else `np.random.default_rng(seed)`, else one seeded from
-    the neurona global RNG state when the first epoch starts (so `neurona.manual_seed(s)` before
-    the first epoch makes the whole run reproducible). The generator is kept across epochs, so
-    successive epochs differ.
+    `Generator`: `generator` if given, else `np.random.default_rng(seed)`, else one seeded by a
+    draw from the neurona global generator when the first epoch starts (as in PyTorch, so
+    `neurona.manual_seed(s)` makes the whole run reproducible, and two loaders differ). The
+    generator is kept across epochs, so successive epochs differ.
 
     Array-backed datasets (`TensorDataset`, a `Subset` of one) are sliced with one
     fancy-indexing step per tensor for each batch; other datasets are read sample by sample and

@@ -45,7 +45,7 @@ def random_split(dataset, lengths: Sequence, seed=None, generator=None) -> list[
 
     `lengths` are counts that sum to `len(dataset)`, or fractions that sum to 1 (floored, the
     remainder given one each to the first parts). The permutation comes from `seed`/`generator`,
-    else from the neurona global RNG state (see `neurona.data.DataLoader`).
+    else from a draw from the neurona global generator (see `neurona.data.DataLoader`).
     """
     n = len(dataset)
     counts = _split_lengths(n, lengths)
@@ -72,8 +72,8 @@ def train_val_test_split(*arrays, val=0.1, test=0.1, seed=None, shuffle=True):
 
     `val` and `test` are fractions of the samples (rounded to the nearest count) or counts;
     the rest is the training part. With `shuffle=True` (default) the samples are permuted first
-    with a generator from `seed` (else from the neurona global RNG state); with `shuffle=False`
-    the parts are consecutive: train first, then validation, then test.
+    with a generator from `seed` (else seeded by a draw from the neurona global generator);
+    with `shuffle=False` the parts are consecutive: train first, then validation, then test.
 
     Returns `(train, val, test)`; each part is a Tensor when one array is given, otherwise a
     tuple of Tensors in the order of `arrays`:

@@ -2,8 +2,9 @@
 
 Batches are NCHW (4-D) or NHW (3-D; a 3-D input is always read as a batch of single-channel
 images, never as one CHW image). Each transform draws one decision per image from its own
-numpy generator (from `seed`, else from the neurona global RNG state at the first call, see
-`neurona.data.DataLoader`) and applies all of them with vectorized numpy indexing.
+numpy generator (from `seed`, else seeded by a draw from the neurona global generator at the
+first call, see `neurona.data.DataLoader`) and applies all of them with vectorized numpy
+indexing.
 """
 
 from __future__ import annotations
