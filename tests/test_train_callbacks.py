@@ -4,10 +4,9 @@ no training involved, so the expected behaviour is worked out from the script al
 import csv
 import math
 
+import neurona
 import numpy as np
 import pytest
-
-import neurona
 from neurona.train.callbacks import (
     CallbackList,
     CSVLogger,

@@ -33,7 +33,7 @@ def split_last(dataset, fraction: float):
     if isinstance(fraction, bool) or not 0.0 < float(fraction) < 1.0:
         raise ValueError(f"validation_split must be a fraction in (0, 1), got {fraction!r}")
     n = len(dataset)
-    split_at = int(math.ceil(n * (1.0 - float(fraction))))
+    split_at = math.ceil(n * (1.0 - float(fraction)))
     if split_at <= 0 or split_at >= n:
         raise ValueError(f"validation_split={fraction} leaves an empty split of {n} samples")
     return Subset(dataset, np.arange(split_at)), Subset(dataset, np.arange(split_at, n))

@@ -78,9 +78,9 @@ class LambdaCallback(Callback):
     def __init__(self, on_train_begin=None, on_train_end=None, on_epoch_begin=None,
                  on_epoch_end=None, on_batch_begin=None, on_batch_end=None):
         super().__init__()
-        given = dict(on_train_begin=on_train_begin, on_train_end=on_train_end,
-                     on_epoch_begin=on_epoch_begin, on_epoch_end=on_epoch_end,
-                     on_batch_begin=on_batch_begin, on_batch_end=on_batch_end)
+        given = {"on_train_begin": on_train_begin, "on_train_end": on_train_end,
+                 "on_epoch_begin": on_epoch_begin, "on_epoch_end": on_epoch_end,
+                 "on_batch_begin": on_batch_begin, "on_batch_end": on_batch_end}
         for name, fn in given.items():
             if fn is not None:
                 if not callable(fn):
