@@ -16,6 +16,7 @@ from neurona.ops import *  # noqa: F401,F403
 from neurona.tensor import Tensor
 
 from neurona import autograd, cuda  # noqa: E402  (after Tensor exists)
+from neurona import nn, optim  # noqa: E402
 
 float = float32  # noqa: A001 - PyTorch's alias
 long = int64
