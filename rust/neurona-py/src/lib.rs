@@ -4,6 +4,7 @@
 mod errors;
 mod functions;
 mod numpy_bridge;
+mod optim_bindings;
 mod py_tensor;
 
 use pyo3::prelude::*;
@@ -40,5 +41,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     ] {
         m.add_function(f)?;
     }
+    optim_bindings::register(m)?;
     Ok(())
 }
