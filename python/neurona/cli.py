@@ -132,7 +132,7 @@ def _eval(args) -> int:
     if kind is None:
         raise SystemExit(f"{args.weights} does not say which model it holds; pass --model")
     dataset = args.dataset or meta.get("neurona.dataset", "fashion-mnist")
-    x, y, xt, yt, classes, source = load_data(dataset, args.data_dir, args.subset)
+    _, _, xt, yt, classes, source = load_data(dataset, args.data_dir, args.subset)
     model = build_model(kind, xt.shape[1:], len(classes))
     model.load_state_dict(neurona.load(args.weights))
     out, _ = predict(model, (xt, yt), batch_size=args.batch_size, device=args.device)
