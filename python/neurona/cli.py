@@ -103,7 +103,7 @@ def _train(args) -> int:
                                     5 if args.dataset == "fashion-mnist" else SYNTHETIC_EPOCHS)
     if args.verbose:
         print(f"training {args.model} on {args.dataset} ({len(y)} samples, {source}) for "
-              f"{epochs} epochs, batch {args.batch_size}, {args.optimizer} lr {args.lr}")
+              f"{epochs} epoch(s), batch {args.batch_size}, {args.optimizer} lr {args.lr}")
     optimizer = make_optimizer(args.optimizer, model.parameters(), args.lr)
     start = time.perf_counter()
     fit(model, nn.CrossEntropyLoss(), optimizer, (x, y), validation_split=args.val_split,
