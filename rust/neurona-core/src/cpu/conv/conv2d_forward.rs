@@ -22,7 +22,10 @@ fn channel_block(g: &Conv2dGeom) -> usize {
         return cog;
     }
     let target = cog.div_ceil(4).max(8).min(cog);
-    (1..=target).rev().find(|d| cog.is_multiple_of(*d)).unwrap_or(1)
+    (1..=target)
+        .rev()
+        .find(|d| cog.is_multiple_of(*d))
+        .unwrap_or(1)
 }
 
 /// `output = conv2d(input, weight) + bias`, all contiguous NCHW (`g` gives the shapes). Every

@@ -60,6 +60,9 @@ pub fn max_pool2d_forward(g: &Pool2dGeom, input: &[f32], output: &mut [f32], ind
 }
 
 fn max_plane(g: &Pool2dGeom, x: &[f32], out: &mut [f32], idx: &mut [u32]) {
+    if (g.kh, g.kw, g.stride_h, g.stride_w, g.pad_h, g.pad_w) == (2, 2, 2, 2, 0, 0) {
+        return max_plane_2x2(g, x, out, idx);
+    }
     let w = g.w;
     for oy in 0..g.out_h {
         let (y0, y1) = window(oy, g.stride_h, g.pad_h, g.kh, g.h);
@@ -80,6 +83,40 @@ fn max_plane(g: &Pool2dGeom, x: &[f32], out: &mut [f32], idx: &mut [u32]) {
             }
             out[oy * g.out_w + ox] = best;
             idx[oy * g.out_w + ox] = arg as u32;
+        }
+    }
+}
+
+/// The common 2x2 stride-2 unpadded case: two input rows per output row, no window clipping.
+/// Same comparisons in the same order as the general loop, so the same results.
+fn max_plane_2x2(g: &Pool2dGeom, x: &[f32], out: &mut [f32], idx: &mut [u32]) {
+    let w = g.w;
+    for oy in 0..g.out_h {
+        let r0 = &x[2 * oy * w..(2 * oy + 1) * w];
+        let r1 = &x[(2 * oy + 1) * w..(2 * oy + 2) * w];
+        let o = &mut out[oy * g.out_w..(oy + 1) * g.out_w];
+        let ix = &mut idx[oy * g.out_w..(oy + 1) * g.out_w];
+        let base = 2 * oy * w;
+        for (ox, ((a, b), (o, ix))) in r0
+            .chunks_exact(2)
+            .zip(r1.chunks_exact(2))
+            .zip(o.iter_mut().zip(ix))
+            .enumerate()
+        {
+            let cand = [(a[0], 0), (a[1], 1), (b[0], w), (b[1], w + 1)];
+            let (mut best, mut arg) = cand[0];
+            if !best.is_nan() {
+                for &(v, off) in &cand[1..] {
+                    if v > best || v.is_nan() {
+                        (best, arg) = (v, off);
+                        if v.is_nan() {
+                            break;
+                        }
+                    }
+                }
+            }
+            *o = best;
+            *ix = (base + 2 * ox + arg) as u32;
         }
     }
 }
