@@ -1,5 +1,6 @@
 //! conv2d backward as GEMMs: grad_input = col2im(W^T * grad_out), grad_weight = sum over the
-//! batch of grad_out * cols^T, grad_bias = sum of grad_out over batch and positions.
+//! batch of grad_out * cols^T, grad_bias = sum of grad_out over batch and positions. 3x3
+//! stride-1 layers with enough channels use the Winograd kernels of `winograd.rs` instead.
 //!
 //! The batch is cut into chunks whose length depends on the batch size only. Each task owns one
 //! chunk: it writes that chunk's grad_input slices and accumulates its samples' grad_weight into
@@ -11,6 +12,7 @@ use rayon::prelude::*;
 use super::conv2d_forward::PAR_MIN_FLOPS;
 use super::im2col::{col2im_tile_add, im2col_tile, is_pointwise, tile_cols};
 use super::params::Conv2dGeom;
+use super::winograd;
 use crate::cpu::gemm::{sgemm, Epilogue, MatMut, MatRef};
 
 /// Upper bound on the number of grad_weight partials (memory: this many weight-sized buffers).
@@ -85,6 +87,15 @@ pub fn conv2d_backward(
     if g.batch == 0 {
         if let Some(gw) = gw {
             gw.fill(0.0);
+        }
+        return;
+    }
+    if winograd::applies(g) {
+        if let Some(gi) = gin {
+            winograd::backward_input(g, weight, grad_out, gi);
+        }
+        if let Some(gw) = gw {
+            winograd::backward_weight(g, input, grad_out, gw);
         }
         return;
     }

@@ -32,6 +32,8 @@ mod params;
 mod pool_adaptive;
 mod pool_avg;
 mod pool_max;
+mod winograd;
+mod winograd_transforms;
 
 #[cfg(test)]
 mod tests;

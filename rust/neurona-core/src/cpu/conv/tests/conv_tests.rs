@@ -69,6 +69,19 @@ const CASES: &[(
     ),
     ([5, 3, 17, 6], [5, 3, 5, 2], (3, 2), (2, 1), (1, 3), 1, true),
     ([9, 2, 6, 7], [4, 2, 2, 3], (1, 1), (0, 1), (1, 1), 1, true),
+    // 3x3 stride 1 with >= 8 channels: the Winograd path, every padding it takes.
+    ([3, 8, 9, 10], [8, 8, 3, 3], (1, 1), (0, 0), (1, 1), 1, true),
+    ([2, 9, 5, 7], [10, 9, 3, 3], (1, 1), (2, 2), (1, 1), 1, true),
+    (
+        [2, 12, 8, 7],
+        [9, 12, 3, 3],
+        (1, 1),
+        (0, 2),
+        (1, 1),
+        1,
+        false,
+    ),
+    ([17, 8, 6, 5], [8, 8, 3, 3], (1, 1), (1, 1), (1, 1), 1, true),
 ];
 
 fn geom(i: usize) -> (Conv2dGeom, bool) {
@@ -251,7 +264,7 @@ fn conv_backward_matches_finite_differences() {
     // Each output moves by about eps * |weight| per step, and f32 rounds it to ~1e-7 of its
     // size; the tolerance below is far above that noise and far below a wrong gradient.
     let eps = 1e-2f32;
-    for i in [0usize, 2, 3, 5, 8, 11] {
+    for i in [0usize, 2, 3, 5, 8, 11, 14, 15] {
         let (g, bias) = geom(i);
         let mut d = data(&g, bias, 200 + i as u64);
         let (gi, gw, gb) = backward(&g, &d);
