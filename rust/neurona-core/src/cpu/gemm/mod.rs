@@ -27,18 +27,36 @@ pub struct MatMut<'a> {
 impl<'a> MatRef<'a> {
     /// A row-major contiguous matrix.
     pub fn row_major(data: &'a [f32], rows: usize, cols: usize) -> Self {
-        MatRef { data, rows, cols, rs: cols, cs: 1 }
+        MatRef {
+            data,
+            rows,
+            cols,
+            rs: cols,
+            cs: 1,
+        }
     }
     /// The transpose, by swapping strides (no copy).
     pub fn t(self) -> Self {
-        MatRef { data: self.data, rows: self.cols, cols: self.rows, rs: self.cs, cs: self.rs }
+        MatRef {
+            data: self.data,
+            rows: self.cols,
+            cols: self.rows,
+            rs: self.cs,
+            cs: self.rs,
+        }
     }
 }
 
 impl<'a> MatMut<'a> {
     /// A row-major contiguous matrix.
     pub fn row_major(data: &'a mut [f32], rows: usize, cols: usize) -> Self {
-        MatMut { data, rows, cols, rs: cols, cs: 1 }
+        MatMut {
+            data,
+            rows,
+            cols,
+            rs: cols,
+            cs: 1,
+        }
     }
 }
 
