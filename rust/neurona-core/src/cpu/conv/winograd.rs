@@ -13,13 +13,14 @@ use rayon::prelude::*;
 use super::conv2d_forward::PAR_MIN_FLOPS;
 use super::params::Conv2dGeom;
 use super::winograd_transforms::{
-    grad_out_row, input_row, output_row, weight_grad_tile, weight_tile, Dest,
+    grad_out_transform, grad_scratch_len, input_scratch_len, input_transform, output_scratch_len,
+    output_transform, weight_grad_tile, weight_tile, ChunkCols,
 };
 use crate::cpu::gemm::{sgemm, Epilogue, MatMut, MatRef};
 
 /// Below this many channels on either side the GEMMs are too thin to pay for the transforms.
 const MIN_CHANNELS: usize = 8;
-/// Tiles per chunk (GEMM width); about 16 * 64 * 128 floats of transformed data per side.
+/// Tiles per chunk (about the GEMMs' width); 16 * 64 * 128 floats of transformed data per side.
 const TARGET_TILES: usize = 128;
 /// At most this many weight-gradient partials.
 const MAX_WEIGHT_TASKS: usize = 16;
@@ -89,32 +90,59 @@ impl Problem {
     }
 }
 
-/// Per-task scratch: even/odd row buffers, transformed input, and transformed output (or
-/// transformed output gradient).
-fn scratch(p: &Problem) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
-    let tc = p.rows_per_chunk() * p.tw;
-    (
-        vec![0.0; 8 * (p.tw + 1)],
-        vec![0.0; 16 * p.c_in * tc],
-        vec![0.0; 16 * p.c_out * tc],
-    )
+/// Per-task scratch: transform buffers, transformed input, and transformed output (or output
+/// gradient), sized for the largest chunk.
+struct Scratch {
+    rows: Vec<f32>,
+    v: Vec<f32>,
+    m: Vec<f32>,
 }
 
-/// Transforms the input tile rows `r0 .. r0 + nr` (row r is sample r / th, tile row r % th of
-/// the task's samples `x`) into `v`, 16 planes of `c_in x (nr * tw)`.
-fn transform_input(p: &Problem, x: &[f32], r0: usize, nr: usize, eo: &mut [f32], v: &mut [f32]) {
-    let tc = nr * p.tw;
+fn scratch(p: &Problem) -> Scratch {
+    let cols = p.rows_per_chunk() * (p.tw + 1);
+    let rows = input_scratch_len(cols, 2 * p.tw + 2)
+        .max(output_scratch_len(cols))
+        .max(grad_scratch_len(cols));
+    Scratch {
+        rows: vec![0.0; rows],
+        v: vec![0.0; 16 * p.c_in * cols],
+        m: vec![0.0; 16 * p.c_out * cols],
+    }
+}
+
+/// Where tile row `r` of a task lives: (sample within the task, tile-row index).
+fn locate(p: &Problem, r: usize) -> (usize, usize) {
+    (r / p.th, r % p.th)
+}
+
+/// Transforms the task's input tile rows `r0 .. r0 + cc.nr` into `v`, 16 planes of
+/// `c_in x cc.cols()`.
+fn transform_input(
+    p: &Problem,
+    x: &[f32],
+    r0: usize,
+    cc: ChunkCols,
+    rows: &mut [f32],
+    v: &mut [f32],
+) {
     let plane = p.h * p.w;
+    let cols = cc.cols();
     for c in 0..p.c_in {
-        for rr in 0..nr {
-            let (n, ty) = ((r0 + rr) / p.th, (r0 + rr) % p.th);
-            let xp = &x[(n * p.c_in + c) * plane..(n * p.c_in + c + 1) * plane];
-            let dst = Dest {
-                plane: p.c_in * tc,
-                offset: c * tc + rr * p.tw,
-            };
-            input_row(xp, (p.h, p.w), p.pad, ty, p.tw, eo, v, dst);
-        }
+        let row = |rr: usize| {
+            let (n, ty) = locate(p, r0 + rr);
+            ((n * p.c_in + c) * plane, ty)
+        };
+        input_transform(
+            x,
+            (p.h, p.w),
+            p.pad,
+            cc,
+            row,
+            rows,
+            v,
+            c * cols,
+            p.c_in * cols,
+        );
     }
 }
 
@@ -144,8 +172,7 @@ fn transform_weights(weight: &[f32], c_out: usize, c_in: usize, flip: bool) -> V
 
 /// `out = correlate(x, kernel whose transform is u) + bias` for problem `p`.
 fn correlate(p: &Problem, x: &[f32], u: &[f32], bias: Option<&[f32]>, out: &mut [f32]) {
-    let per_tile_img = p.th * p.tw;
-    let spt = (TARGET_TILES / per_tile_img).clamp(1, (p.batch / 8).max(1));
+    let spt = (TARGET_TILES / (p.th * p.tw)).clamp(1, (p.batch / 8).max(1));
     let (in_len, out_len) = (p.c_in * p.h * p.w, p.c_out * p.oh * p.ow);
     let rpc = p.rows_per_chunk();
     out.par_chunks_mut(spt * out_len)
@@ -153,46 +180,44 @@ fn correlate(p: &Problem, x: &[f32], u: &[f32], bias: Option<&[f32]>, out: &mut 
         .with_min_len(p.min_len())
         .for_each_init(
             || scratch(p),
-            |(eo, v, m), (out_t, x_t)| {
+            |sc, (out_t, x_t)| {
                 let rows = out_t.len() / out_len * p.th;
                 let mut r0 = 0;
                 while r0 < rows {
-                    let nr = rpc.min(rows - r0);
-                    let tc = nr * p.tw;
-                    transform_input(p, x_t, r0, nr, eo, v);
+                    let cc = ChunkCols {
+                        nr: rpc.min(rows - r0),
+                        tw: p.tw,
+                    };
+                    let cols = cc.cols();
+                    transform_input(p, x_t, r0, cc, &mut sc.rows, &mut sc.v);
                     for xi in 0..16 {
-                        let a = MatRef::row_major(
-                            &u[xi * p.c_out * p.c_in..(xi + 1) * p.c_out * p.c_in],
-                            p.c_out,
-                            p.c_in,
-                        );
-                        let b = MatRef::row_major(
-                            &v[xi * p.c_in * tc..(xi + 1) * p.c_in * tc],
-                            p.c_in,
-                            tc,
-                        );
-                        let c = MatMut::row_major(
-                            &mut m[xi * p.c_out * tc..(xi + 1) * p.c_out * tc],
-                            p.c_out,
-                            tc,
-                        );
+                        let (uk, vk, mk) = (p.c_out * p.c_in, p.c_in * cols, p.c_out * cols);
+                        let a = MatRef::row_major(&u[xi * uk..(xi + 1) * uk], p.c_out, p.c_in);
+                        let b = MatRef::row_major(&sc.v[xi * vk..(xi + 1) * vk], p.c_in, cols);
+                        let c = MatMut::row_major(&mut sc.m[xi * mk..(xi + 1) * mk], p.c_out, cols);
                         sgemm(1.0, a, b, 0.0, c, Epilogue::None);
                     }
                     let oplane = p.oh * p.ow;
                     for k in 0..p.c_out {
                         let bk = bias.map_or(0.0, |b| b[k]);
-                        for rr in 0..nr {
-                            let (n, ty) = ((r0 + rr) / p.th, (r0 + rr) % p.th);
-                            let o = &mut out_t
-                                [(n * p.c_out + k) * oplane..(n * p.c_out + k + 1) * oplane];
-                            let src = Dest {
-                                plane: p.c_out * tc,
-                                offset: k * tc + rr * p.tw,
-                            };
-                            output_row(m, src, p.tw, ty, (p.oh, p.ow), bk, o);
-                        }
+                        let row = |rr: usize| {
+                            let (n, ty) = locate(p, r0 + rr);
+                            ((n * p.c_out + k) * oplane, ty)
+                        };
+                        let (m, base, plane) = (&sc.m, k * cols, p.c_out * cols);
+                        output_transform(
+                            m,
+                            base,
+                            plane,
+                            cc,
+                            (p.oh, p.ow),
+                            bk,
+                            &mut sc.rows,
+                            out_t,
+                            row,
+                        );
                     }
-                    r0 += nr;
+                    r0 += cc.nr;
                 }
             },
         );
@@ -251,42 +276,41 @@ pub(crate) fn backward_weight(
         )
         .with_min_len(p.min_len())
         .for_each(|(s, (x_t, dy_t))| {
-            let (mut eo, mut v, mut d) = scratch(&p);
+            let mut sc = scratch(&p);
             let rows = dy_t.len() / out_len * p.th;
             let oplane = p.oh * p.ow;
             let mut r0 = 0;
             while r0 < rows {
-                let nr = rpc.min(rows - r0);
-                let tc = nr * p.tw;
-                transform_input(&p, x_t, r0, nr, &mut eo, &mut v);
+                let cc = ChunkCols {
+                    nr: rpc.min(rows - r0),
+                    tw: p.tw,
+                };
+                let cols = cc.cols();
+                transform_input(&p, x_t, r0, cc, &mut sc.rows, &mut sc.v);
                 for k in 0..p.c_out {
-                    for rr in 0..nr {
-                        let (n, ty) = ((r0 + rr) / p.th, (r0 + rr) % p.th);
-                        let dy = &dy_t[(n * p.c_out + k) * oplane..(n * p.c_out + k + 1) * oplane];
-                        let dst = Dest {
-                            plane: p.c_out * tc,
-                            offset: k * tc + rr * p.tw,
-                        };
-                        grad_out_row(dy, (p.oh, p.ow), ty, p.tw, &mut eo, &mut d, dst);
-                    }
+                    let row = |rr: usize| {
+                        let (n, ty) = locate(&p, r0 + rr);
+                        ((n * p.c_out + k) * oplane, ty)
+                    };
+                    grad_out_transform(
+                        dy_t,
+                        (p.oh, p.ow),
+                        cc,
+                        row,
+                        &mut sc.rows,
+                        &mut sc.m,
+                        k * cols,
+                        p.c_out * cols,
+                    );
                 }
                 for xi in 0..16 {
-                    let a = MatRef::row_major(
-                        &d[xi * p.c_out * tc..(xi + 1) * p.c_out * tc],
-                        p.c_out,
-                        tc,
-                    );
-                    let b =
-                        MatRef::row_major(&v[xi * p.c_in * tc..(xi + 1) * p.c_in * tc], p.c_in, tc)
-                            .t();
-                    let c = MatMut::row_major(
-                        &mut s[xi * p.c_out * p.c_in..(xi + 1) * p.c_out * p.c_in],
-                        p.c_out,
-                        p.c_in,
-                    );
+                    let (sk, vk, dk) = (p.c_out * p.c_in, p.c_in * cols, p.c_out * cols);
+                    let a = MatRef::row_major(&sc.m[xi * dk..(xi + 1) * dk], p.c_out, cols);
+                    let b = MatRef::row_major(&sc.v[xi * vk..(xi + 1) * vk], p.c_in, cols).t();
+                    let c = MatMut::row_major(&mut s[xi * sk..(xi + 1) * sk], p.c_out, p.c_in);
                     sgemm(1.0, a, b, 1.0, c, Epilogue::None);
                 }
-                r0 += nr;
+                r0 += cc.nr;
             }
         });
     // Add the partials in task order and transform back, one (k, c) kernel per step.
