@@ -5,6 +5,7 @@ mod conv_bindings;
 mod errors;
 mod functions;
 mod numpy_bridge;
+mod optim_bindings;
 mod py_tensor;
 
 use pyo3::prelude::*;
@@ -42,5 +43,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
         m.add_function(f)?;
     }
     conv_bindings::register(m)?;
+    optim_bindings::register(m)?;
     Ok(())
 }
