@@ -17,6 +17,16 @@ def format_logs(logs: dict) -> str:
     return " - ".join(f"{k}: {v:.4g}" for k, v in logs.items())
 
 
+def _tqdm_class():
+    # tqdm.auto picks the notebook widget under IPython, but importing it costs ~0.3 s of
+    # imports in a plain script; use it only when IPython is already running.
+    if "IPython" in sys.modules:
+        from tqdm.auto import tqdm
+    else:
+        from tqdm import tqdm
+    return tqdm
+
+
 class ProgressBar(Callback):
     """Shows training progress; `fit` adds it for verbose=1 or 2."""
 
@@ -38,8 +48,7 @@ class ProgressBar(Callback):
         self._loss_sum = 0.0
         self._last_postfix = 0.0
         if self.verbose == 1:
-            from tqdm.auto import tqdm
-
+            tqdm = _tqdm_class()
             self._bar = tqdm(
                 total=self.samples, desc=f"Epoch {epoch + 1}/{self.epochs}", unit="samples",
                 unit_scale=True, mininterval=self.mininterval, leave=True,
