@@ -41,6 +41,44 @@ fn available() -> Vec<&'static KernelSet> {
     Isa::ALL.into_iter().filter_map(kernels).collect()
 }
 
+/// Scalar kernels with the tile shapes of the AVX-512 (12 x 32, with its AVX2 packing on x86)
+/// and NEON (8 x 12) kernels, so that the driver, edge tiles and packing for those shapes are
+/// tested on a machine that cannot run the real ones.
+mod stand_in {
+    pub(super) mod avx512_shape {
+        use crate::cpu::gemm::kernel::define_kernel_set;
+        use crate::cpu::gemm::kernel_portable::Portable;
+        #[cfg(target_arch = "x86_64")]
+        use crate::cpu::gemm::pack_x86::pack_panels_avx2;
+        #[cfg(target_arch = "x86_64")]
+        define_kernel_set!("12x32 stand-in", Portable<12, 32>, 12, 32, pack_panels_avx2, "avx2");
+        #[cfg(not(target_arch = "x86_64"))]
+        use crate::cpu::gemm::pack::pack_panels;
+        #[cfg(not(target_arch = "x86_64"))]
+        define_kernel_set!("12x32 stand-in", Portable<12, 32>, 12, 32, pack_panels);
+    }
+    pub(super) mod neon_shape {
+        use crate::cpu::gemm::kernel::define_kernel_set;
+        use crate::cpu::gemm::kernel_portable::Portable;
+        use crate::cpu::gemm::pack::pack_panels;
+        define_kernel_set!("8x12 stand-in", Portable<8, 12>, 8, 12, pack_panels);
+    }
+}
+
+/// The available kernel sets and the stand-ins this CPU can run.
+fn kernel_sets() -> Vec<&'static KernelSet> {
+    let mut v = available();
+    v.push(&stand_in::neon_shape::KERNELS);
+    #[cfg(target_arch = "x86_64")]
+    let wide = is_x86_feature_detected!("avx2");
+    #[cfg(not(target_arch = "x86_64"))]
+    let wide = true;
+    if wide {
+        v.push(&stand_in::avx512_shape::KERNELS);
+    }
+    v
+}
+
 /// How a test matrix is laid out in its buffer.
 #[derive(Clone, Copy, Debug)]
 enum Layout {
@@ -241,7 +279,7 @@ fn random_case(ks: &KernelSet, rng: &mut Rng, m: usize, n: usize, k: usize, e: O
 
 #[test]
 fn gemm_random_odd_shapes_every_isa() {
-    for ks in available() {
+    for ks in kernel_sets() {
         let mut rng = Rng(42);
         for _ in 0..300 {
             let (m, n, k) = (rng.range(1, 70), rng.range(1, 70), rng.range(1, 70));
@@ -263,7 +301,7 @@ fn gemm_large_shapes_every_isa() {
         (300, 5, 700),
         (5, 2000, 100),
     ];
-    for ks in available() {
+    for ks in kernel_sets() {
         for threads in [1, 8] {
             let mut rng = Rng(7);
             for &(m, n, k) in &shapes {
@@ -277,7 +315,7 @@ fn gemm_large_shapes_every_isa() {
 
 #[test]
 fn gemm_every_layout_alpha_beta_epilogue() {
-    for ks in available() {
+    for ks in kernel_sets() {
         let mut rng = Rng(3);
         for la in LAYOUTS {
             for lb in LAYOUTS {
@@ -304,7 +342,7 @@ fn gemm_every_layout_alpha_beta_epilogue() {
 
 #[test]
 fn gemm_beta_zero_does_not_read_nan_in_c() {
-    for ks in available() {
+    for ks in kernel_sets() {
         let mut rng = Rng(11);
         let (m, n, k) = (37, 45, 29);
         let a = Mat::new(&mut rng, m, k, Layout::RowMajor, 0.0);
@@ -324,7 +362,7 @@ fn gemm_beta_zero_does_not_read_nan_in_c() {
 
 #[test]
 fn gemm_empty_k_scales_c_and_applies_epilogue() {
-    for ks in available() {
+    for ks in kernel_sets() {
         let mut rng = Rng(5);
         let a = Mat::new(&mut rng, 9, 0, Layout::RowMajor, 0.0);
         let b = Mat::new(&mut rng, 0, 19, Layout::RowMajor, 0.0);
@@ -340,7 +378,7 @@ fn gemm_empty_k_scales_c_and_applies_epilogue() {
 
 #[test]
 fn gemm_empty_m_or_n_is_a_no_op() {
-    for ks in available() {
+    for ks in kernel_sets() {
         let mut c = vec![1.0f32; 4];
         let a = vec![1.0f32; 8];
         sgemm_with(
@@ -391,7 +429,7 @@ fn item(buf: &[f32], t: usize, rows: usize, cols: usize, stride: usize) -> Mat {
 
 #[test]
 fn gemm_batched_with_broadcast_operands() {
-    for ks in available() {
+    for ks in kernel_sets() {
         let mut rng = Rng(21);
         // (batch, m, n, k, A broadcast, B broadcast); the last one is large enough to run
         // its items in parallel.
@@ -445,7 +483,7 @@ fn gemm_batched_with_broadcast_operands() {
 #[test]
 fn gemm_batched_with_overlapping_outputs_runs_items_in_order() {
     // stride_c = 0: every item accumulates into the same C (beta = 1), one after another.
-    for ks in available() {
+    for ks in kernel_sets() {
         let mut rng = Rng(8);
         let (batch, m, n, k) = (3, 20, 30, 40);
         let a = batch_buf(&mut rng, batch, m, k);
@@ -504,7 +542,7 @@ fn gemm_bitwise_identical_across_thread_counts() {
         (784, 256, 128),
         (200, 90, 1100),
     ];
-    for ks in available() {
+    for ks in kernel_sets() {
         let mut rng = Rng(77);
         for &(m, n, k) in &shapes {
             let a = Mat::new(&mut rng, m, k, Layout::ColMajor, 0.0);
@@ -628,6 +666,7 @@ fn gemm_batched_rejects_a_batch_past_the_slice() {
 
 #[test]
 fn gemm_every_runnable_isa_is_tested() {
+    let tested: Vec<&str> = kernel_sets().iter().map(|k| k.name).collect();
     let names: Vec<&str> = available().iter().map(|k| k.name).collect();
     assert!(names.contains(&"portable"));
     #[cfg(target_arch = "x86_64")]
@@ -641,4 +680,5 @@ fn gemm_every_runnable_isa_is_tested() {
     }
     #[cfg(target_arch = "aarch64")]
     assert!(names.contains(&"neon"));
+    assert!(names.iter().all(|n| tested.contains(n)));
 }
