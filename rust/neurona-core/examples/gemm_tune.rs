@@ -47,7 +47,7 @@ fn main() {
         shapes = v.split(';').map(|t| { let x: Vec<usize> = t.split(',').map(|s| s.parse().unwrap()).collect(); (x[0], x[1], x[2], x[3] == 1, x[4] == 1) }).collect();
     }
     let threads: usize = args.get(1).map(|s| s.parse().unwrap()).unwrap_or(1);
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads.max(1)).build().unwrap();
     for (m, n, k, at, bt) in shapes {
         let a: Vec<f32> = (0..m * k).map(|i| (i % 17) as f32 * 0.1).collect();
         let b: Vec<f32> = (0..k * n).map(|i| (i % 13) as f32 * 0.1).collect();
@@ -61,7 +61,7 @@ fn main() {
         let iters = ((2e8 / fl) as usize).max(2);
         let mut best_cpu = f64::MAX;
         let mut best_wall = f64::MAX;
-        pool.install(|| {
+        let mut body = || {
             run(&mut c);
             for _ in 0..15 {
                 let c0 = oncpu_ns();
@@ -74,7 +74,8 @@ fn main() {
                 best_cpu = best_cpu.min(cpu);
                 best_wall = best_wall.min(w);
             }
-        });
+        };
+        if threads == 0 { body() } else { pool.install(body) }
         println!("{m:5} {n:5} {k:5} {at:5} {bt:5}  cpu {:6.1}  wall {:6.1}", fl / best_cpu / 1e9, fl / best_wall / 1e9);
     }
 }

@@ -17,7 +17,7 @@ use std::cell::RefCell;
 /// Below this many multiply-adds (m * n * k, over the whole batch) a call stays on the calling
 /// thread: splitting costs a few microseconds of rayon wake-up and synchronisation, which is
 /// what a single core needs for about 2^18 multiply-adds (a 64 x 64 x 64 product).
-const PAR_MIN_WORK: usize = 1 << 18;
+const PAR_MIN_WORK: usize = 1 << 20;
 
 /// A strided operand as raw parts, valid for the whole call (checked by `check_fits`).
 #[derive(Clone, Copy)]
@@ -192,14 +192,31 @@ fn check_bias_ptr(bias: &[f32], cols: usize) -> *const f32 {
 /// and not aliased by A, B or bias.
 unsafe fn gemm_one(ks: &KernelSet, p: &Problem, parallel: bool) {
     let (m, n, k) = (p.m, p.n, p.k);
-    let (mr, nr) = (ks.mr, ks.nr);
-    let blk = blocking::blocking(mr, nr);
     let work = m.saturating_mul(n).saturating_mul(k.max(1));
     let threads = if parallel && work >= PAR_MIN_WORK {
         rayon::current_num_threads().max(1)
     } else {
         1
     };
+    if threads > 1 && rayon::current_thread_index().is_none() {
+        // Called from outside the pool: enter it once, so that the two parallel regions
+        // below start from a worker (cheap) instead of each waking the pool from outside.
+        let ps = Shared(*p);
+        // SAFETY: the caller's contract, unchanged.
+        rayon::scope(|_| unsafe { gemm_blocked(ks, &ps.get(), threads) });
+    } else {
+        gemm_blocked(ks, p, threads);
+    }
+}
+
+/// The loop nest of one product on `threads` threads (1: the calling thread alone).
+///
+/// # Safety
+/// As `gemm_one`.
+unsafe fn gemm_blocked(ks: &KernelSet, p: &Problem, threads: usize) {
+    let (m, n, k) = (p.m, p.n, p.k);
+    let (mr, nr) = (ks.mr, ks.nr);
+    let blk = blocking::blocking(mr, nr);
 
     // K blocks: near-equal, so no thin last block; a function of k and kc only.
     let nkb = k.div_ceil(blk.kc).max(1);
