@@ -98,17 +98,9 @@ pub(super) fn blocking_for(c: Caches, mr: usize, nr: usize) -> Blocking {
     Blocking { mc, kc, nc }
 }
 
+/// The block sizes for an MR x NR kernel on this machine (cache sizes read once).
 pub(super) fn blocking(mr: usize, nr: usize) -> Blocking {
-    let mut b = blocking_for(caches(), mr, nr);
-    if let Ok(v) = std::env::var("TUNE_BLK") {
-        let x: Vec<usize> = v.split(',').map(|s| s.parse().unwrap()).collect();
-        b = Blocking {
-            mc: x[0],
-            kc: x[1],
-            nc: x[2],
-        };
-    }
-    b
+    blocking_for(caches(), mr, nr)
 }
 
 #[cfg(test)]
