@@ -19,6 +19,14 @@ use std::cell::RefCell;
 /// what a single core needs for about 2^18 multiply-adds (a 64 x 64 x 64 product).
 const PAR_MIN_WORK: usize = 1 << 20;
 
+/// Below this many values, B is packed by the calling thread alone: a parallel region costs
+/// about what copying 2^16 floats does.
+const PAR_PACK_MIN: usize = 1 << 16;
+
+/// The fewest MR-row panels in a row block split off for another thread: below this a
+/// packed B panel loaded into L1 serves too few A panels.
+const MIN_BLOCK_PANELS: usize = 4;
+
 /// A strided operand as raw parts, valid for the whole call (checked by `check_fits`).
 #[derive(Clone, Copy)]
 struct Src {
@@ -222,10 +230,13 @@ unsafe fn gemm_blocked(ks: &KernelSet, p: &Problem, threads: usize) {
     let nkb = k.div_ceil(blk.kc).max(1);
     let kc_step = k.div_ceil(nkb);
 
-    // Row blocks: at most mc rows, and a multiple of the thread count when threaded.
+    // Row blocks: at most mc rows; when threaded, a multiple of the thread count and, while
+    // blocks keep at least MIN_BLOCK_PANELS panels, two per thread, so that rayon can
+    // rebalance when a core is busy with something else.
     let m_panels = m.div_ceil(mr);
     let mut mb = m_panels.div_ceil((blk.mc / mr).max(1));
     if threads > 1 {
+        mb = mb.max((2 * threads).min(m_panels / MIN_BLOCK_PANELS));
         mb = mb.div_ceil(threads) * threads;
     }
     let mc = m_panels.div_ceil(mb.min(m_panels)) * mr;
@@ -346,7 +357,7 @@ unsafe fn pack_b(
         // SAFETY: the caller's contract; dst holds k * npanels * NR values.
         unsafe { (ks.pack_b)(&args, dst.get().wrapping_add(at)) }
     };
-    if threads > 1 && nkb * npanels > 1 {
+    if threads > 1 && nkb * npanels > 1 && k * ncur >= PAR_PACK_MIN {
         // About four pieces per thread, each a group of panels of one K block.
         let chunk = (nkb * npanels).div_ceil(threads * 4).clamp(1, npanels);
         let groups = npanels.div_ceil(chunk);
