@@ -1,11 +1,13 @@
 //! The BLIS loop nest around the micro-kernels, the split into rayon tasks, and the reused
 //! packing buffers.
 //!
-//! Loops: columns of C in blocks of nc; K in near-equal blocks of at most kc (pack that kc x nc
-//! panel of B once, shared by all threads); then tasks over the output: blocks of mc rows of C
-//! (each task packs its mc x kc block of A) and, when there are fewer row blocks than threads,
-//! ranges of B panels. Every output element sees the same K blocks in the same order whatever
-//! the task split, so results are bitwise identical for any thread count.
+//! Loops: columns of C in blocks of nc. For each block, B's columns are packed for the whole
+//! depth, cut into near-equal K blocks of at most kc (the first parallel region). Then tasks
+//! over the output (the second region): blocks of mc rows of C and, when there are fewer row
+//! blocks than threads, ranges of B panels; each task walks the K blocks in order, packing its
+//! mc x kc block of A for each and running the macro-kernel on it. Every output element sees
+//! the same K blocks in the same order whatever the task split, so results are bitwise
+//! identical for any thread count.
 
 use super::blocking;
 use super::kernel::{KernelSet, MacroArgs, PackArgs, Update};
@@ -14,9 +16,9 @@ use super::{Epilogue, MatMut, MatRef};
 use rayon::prelude::*;
 use std::cell::RefCell;
 
-/// Below this many multiply-adds (m * n * k, over the whole batch) a call stays on the calling
-/// thread: splitting costs a few microseconds of rayon wake-up and synchronisation, which is
-/// what a single core needs for about 2^18 multiply-adds (a 64 x 64 x 64 product).
+/// Below this many multiply-adds (m * n * k; for a batch, over the whole batch) a call stays
+/// on the calling thread: a threaded call costs several microseconds of wake-up and two
+/// synchronisations, the time one core needs for a few 10^5 multiply-adds.
 const PAR_MIN_WORK: usize = 1 << 20;
 
 /// Below this many values, B is packed by the calling thread alone: a parallel region costs
