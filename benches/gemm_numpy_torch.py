@@ -33,20 +33,23 @@ def operands(np, m: int, n: int, k: int, a_t: bool, b_t: bool):
     return (a.T if a_t else a), (b.T if b_t else b)
 
 
-def median_seconds(fn, reps: int) -> float:
-    """Median over `reps` timed batches, each long enough (~20 ms) to time reliably."""
+def median_seconds(fn, reps: int) -> tuple[float, float]:
+    """Median seconds per call by wall clock and by this thread's CPU time (meaningful with
+    --threads 1, and much less disturbed than wall clock on a busy machine), over `reps`
+    timed batches, each long enough (~20 ms) to time reliably."""
     fn()
     t0 = time.perf_counter()
     fn()
     once = max(time.perf_counter() - t0, 1e-7)
     iters = max(1, min(100_000, int(0.02 / once) + 1))
-    times = []
+    wall, cpu = [], []
     for _ in range(reps):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.thread_time()
         for _ in range(iters):
             fn()
-        times.append((time.perf_counter() - t0) / iters)
-    return statistics.median(times)
+        cpu.append((time.thread_time() - c0) / iters)
+        wall.append((time.perf_counter() - t0) / iters)
+    return statistics.median(wall), statistics.median(cpu)
 
 
 def main() -> None:
@@ -71,19 +74,23 @@ def main() -> None:
         f"median GFLOP/s; numpy {np.__version__}, torch "
         f"{torch.__version__ if torch is not None else 'absent'} ({torch_threads} threads)"
     )
-    print(f"{'case':<14} {'m':>5} {'n':>5} {'k':>5} {'numpy':>9} {'torch':>9}")
+    one = args.threads == 1
+    cols = ["numpy", "torch"] + (["numpy cpu", "torch cpu"] if one else [])
+    print(f"{'case':<14} {'m':>5} {'n':>5} {'k':>5}" + "".join(f" {c:>9}" for c in cols))
     for name, m, n, k, a_t, b_t in CASES:
         a, b = operands(np, m, n, k, a_t, b_t)
         out = np.empty((m, n), dtype=np.float32)
         flops = 2.0 * m * n * k
-        t_np = median_seconds(partial(np.matmul, a, b, out=out), args.reps)
-        row = f"{name:<14} {m:>5} {n:>5} {k:>5} {flops / t_np / 1e9:>9.1f}"
+        times = [median_seconds(partial(np.matmul, a, b, out=out), args.reps)]
         if torch is not None:
             ta, tb = torch.from_numpy(a), torch.from_numpy(b)
             tout = torch.empty((m, n), dtype=torch.float32)
             with torch.no_grad():
-                t_t = median_seconds(partial(torch.matmul, ta, tb, out=tout), args.reps)
-            row += f" {flops / t_t / 1e9:>9.1f}"
+                times.append(median_seconds(partial(torch.matmul, ta, tb, out=tout), args.reps))
+        gflops = [flops / wall / 1e9 for wall, _ in times]
+        if one:
+            gflops += [flops / cpu / 1e9 for _, cpu in times]
+        row = f"{name:<14} {m:>5} {n:>5} {k:>5}" + "".join(f" {g:>9.1f}" for g in gflops)
         print(row, flush=True)
 
 
