@@ -51,11 +51,12 @@ fn main() {
     for (m, n, k, at, bt) in shapes {
         let a: Vec<f32> = (0..m * k).map(|i| (i % 17) as f32 * 0.1).collect();
         let b: Vec<f32> = (0..k * n).map(|i| (i % 13) as f32 * 0.1).collect();
-        let mut c = vec![0.0f32; m * n];
+        let pad: usize = std::env::var("PADC").map(|v| v.parse().unwrap()).unwrap_or(0);
+        let mut c = vec![0.0f32; m * (n + pad)];
         let run = |c: &mut Vec<f32>| {
             let ar = if at { MatRef::row_major(&a, k, m).t() } else { MatRef::row_major(&a, m, k) };
             let br = if bt { MatRef::row_major(&b, n, k).t() } else { MatRef::row_major(&b, k, n) };
-            sgemm(1.0, black_box(ar), black_box(br), 0.0, MatMut::row_major(c, m, n), Epilogue::None);
+            sgemm(1.0, black_box(ar), black_box(br), 0.0, MatMut { data: c, rows: m, cols: n, rs: n + pad, cs: 1 }, Epilogue::None);
         };
         let fl = 2.0 * (m * n * k) as f64;
         let iters = ((2e8 / fl) as usize).max(2);
