@@ -227,6 +227,7 @@ unsafe fn gemm_blocked(ks: &KernelSet, p: &Problem, threads: usize) {
     let (m, n, k) = (p.m, p.n, p.k);
     let (mr, nr) = (ks.mr, ks.nr);
     let blk = blocking::blocking(mr, nr);
+    let l2 = blocking::caches().l2;
 
     // K blocks: near-equal, so no thin last block; a function of k and kc only.
     let nkb = k.div_ceil(blk.kc).max(1);
@@ -301,6 +302,7 @@ unsafe fn gemm_blocked(ks: &KernelSet, p: &Problem, threads: usize) {
                     rs_c: p.c.rs,
                     cs_c: p.c.cs,
                     upd: u,
+                    prefetch_b: kc * ncur * 4 > l2,
                 };
                 // SAFETY: the caller's contract; the buffers are sized for the packed panels.
                 unsafe {
