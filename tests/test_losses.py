@@ -307,3 +307,25 @@ def test_other_bad_inputs_raise():
         nn.CrossEntropyLoss(label_smoothing=1.5)
     with pytest.raises(ValueError):
         nn.HuberLoss(delta=0)
+
+
+def test_fused_losses_are_identical_for_any_thread_count(rng):
+    x = rng.standard_normal((300, 100)).astype(np.float32)  # above the kernels' parallel threshold
+    y = rng.integers(0, 100, 300)
+    z = rng.uniform(size=(300, 100)).astype(np.float32)
+    threads = nr.get_num_threads()
+    out = []
+    try:
+        for n in (1, 3):
+            nr.set_num_threads(n)
+            a = t(x, requires_grad=True)
+            b = t(x, requires_grad=True)
+            ce = F.cross_entropy(a, t(y), label_smoothing=0.1)
+            bce = F.binary_cross_entropy_with_logits(b, t(z))
+            (ce + bce).backward()
+            out.append((ce.item(), bce.item(), a.grad.numpy().copy(), b.grad.numpy().copy()))
+    finally:
+        nr.set_num_threads(threads)
+    assert out[0][:2] == out[1][:2]
+    np.testing.assert_array_equal(out[0][2], out[1][2])
+    np.testing.assert_array_equal(out[0][3], out[1][3])

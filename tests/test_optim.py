@@ -355,3 +355,35 @@ def test_works_with_module_parameters_and_repr():
     opt.step()
     assert len(opt.state) == 2
     assert "SGD (" in repr(opt) and "lr: 0.1" in repr(opt)
+
+
+def test_non_contiguous_and_aliased_parameters_are_rejected():
+    w = nr.randn(4, 3).t().detach().requires_grad_()
+    assert w.is_leaf and not w.is_contiguous()
+    with pytest.raises(ValueError, match="contiguous"):
+        optim.SGD([w], lr=0.1)
+    p = nr.zeros(3, requires_grad=True)
+    p.grad = p.detach()  # the gradient shares the parameter's memory
+    with pytest.raises(ValueError, match="share memory"):
+        optim.Adam([p]).step()
+
+
+@pytest.mark.parametrize("make", [c[1] for c in CASES[::3]], ids=[c[0] for c in CASES[::3]])
+def test_large_parameters_update_identically_for_any_thread_count(make, rng):
+    w0 = rng.standard_normal(70_000).astype(np.float32)  # above the kernels' parallel threshold
+    g0 = rng.standard_normal(70_000).astype(np.float32)
+    results = []
+    threads = nr.get_num_threads()
+    try:
+        for n in (1, 3):
+            nr.set_num_threads(n)
+            w = nr.tensor(w0, requires_grad=True)
+            opt = make([w])
+            for _ in range(3):
+                w.grad = nr.tensor(g0)
+                opt.step()
+            results.append(w.detach().numpy().copy())
+    finally:
+        nr.set_num_threads(threads)
+    np.testing.assert_array_equal(results[0], results[1])
+    assert not np.array_equal(results[0], w0)

@@ -20,10 +20,12 @@ fn inner_opt(t: Option<PyRef<'_, PyTensor>>) -> Option<Tensor> {
 
 /// PyTorch's float `weight_decay`, as the core's typed option.
 fn decay(wd: f64, decoupled: bool) -> WeightDecay {
-    match (wd, decoupled) {
-        (w, _) if w == 0.0 => WeightDecay::None,
-        (w, true) => WeightDecay::Decoupled(w),
-        (w, false) => WeightDecay::L2(w),
+    if wd == 0.0 {
+        WeightDecay::None
+    } else if decoupled {
+        WeightDecay::Decoupled(wd)
+    } else {
+        WeightDecay::L2(wd)
     }
 }
 
@@ -45,10 +47,12 @@ pub fn sgd_step(
 ) -> PyResult<()> {
     let cfg = Sgd {
         lr,
-        momentum: match (momentum, nesterov) {
-            (_, true) => Momentum::Nesterov(momentum),
-            (m, false) if m == 0.0 => Momentum::None,
-            (m, false) => Momentum::Classic(m),
+        momentum: if nesterov {
+            Momentum::Nesterov(momentum)
+        } else if momentum == 0.0 {
+            Momentum::None
+        } else {
+            Momentum::Classic(momentum)
         },
         dampening,
         weight_decay: decay(weight_decay, false),
