@@ -1,16 +1,15 @@
 """conv2d and pooling through neurona.nn.functional: forward against a naive NumPy reference
 written here, gradients by gradcheck, the course's worked example, and clear errors."""
 
-import numpy as np
-import pytest
-
 import neurona
 import neurona.nn.functional as F
+import numpy as np
+import pytest
 from neurona.autograd import gradcheck
 
 
 def conv_ref(x, w, b, stride, pad, dil, groups):
-    n, c, h, wd = x.shape
+    n, _, h, wd = x.shape
     co, cig, kh, kw = w.shape
     xp = np.pad(x, ((0, 0), (0, 0), (pad[0], pad[0]), (pad[1], pad[1])))
     oh = (h + 2 * pad[0] - dil[0] * (kh - 1) - 1) // stride[0] + 1
