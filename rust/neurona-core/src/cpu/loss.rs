@@ -28,6 +28,7 @@
 //! task and the reduction sums fixed blocks in a fixed order, so results are bitwise identical
 //! for any thread count.
 
+use super::softmax::vmath;
 use crate::error::Result;
 use rayon::prelude::*;
 
@@ -305,29 +306,31 @@ impl CeRow {
 
     /// Returns (log-sum-exp, sum of x) in f64 and, when `g` is given, leaves the softmax in it.
     fn softmax_into(&self, x: &[f32], g: Option<&mut [f32]>) -> (f64, f64) {
-        let max = x.iter().fold(
-            f32::NEG_INFINITY,
-            |m, &v| if v > m || v.is_nan() { v } else { m },
-        );
-        let (mut sum, mut sum_x) = (0.0f64, 0.0f64);
-        match g {
+        let max = vmath::max_nan(x);
+        let sum_x = vmath::sum_f64(x);
+        // e = exp(x - max) into `e`, returning sum(e) in f64.
+        let shifted = |x: &[f32], e: &mut [f32]| {
+            for (e, &v) in e.iter_mut().zip(x) {
+                *e = v - max;
+            }
+            vmath::exp_inplace(e);
+            vmath::sum_f64(e)
+        };
+        let sum = match g {
             Some(g) => {
-                for (g, &v) in g.iter_mut().zip(x) {
-                    let e = (v - max).exp();
-                    *g = e;
-                    sum += e as f64;
-                    sum_x += v as f64;
-                }
+                let sum = shifted(x, g);
                 let inv = (1.0 / sum) as f32;
                 g.iter_mut().for_each(|v| *v *= inv);
+                sum
             }
+            // Without a gradient buffer, exponentiate through a stack buffer.
             None => {
-                for &v in x {
-                    sum += (v - max).exp() as f64;
-                    sum_x += v as f64;
-                }
+                let mut buf = [0.0f32; 256];
+                x.chunks(256)
+                    .map(|xc| shifted(xc, &mut buf[..xc.len()]))
+                    .sum()
             }
-        }
+        };
         (max as f64 + sum.ln(), sum_x)
     }
 }
