@@ -17,6 +17,7 @@ from neurona.tensor import Tensor
 
 from neurona import autograd, cuda, data, datasets, io, metrics  # noqa: E402  (after Tensor exists)
 from neurona.io import load, load_checkpoint, save, save_checkpoint  # noqa: E402
+from neurona import nn, optim  # noqa: E402
 
 float = float32  # noqa: A001 - PyTorch's alias
 long = int64

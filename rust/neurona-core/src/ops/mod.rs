@@ -3,11 +3,14 @@
 
 pub mod binary;
 pub mod compare;
+pub mod conv;
 pub mod create;
 pub mod index;
 pub mod inplace;
 pub mod kernels;
 pub mod linalg;
+pub mod loss;
+pub mod optim_step;
 pub mod reduce;
 pub mod softmax;
 pub mod unary;
