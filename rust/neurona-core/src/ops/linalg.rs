@@ -49,22 +49,64 @@ fn batched(a: &Tensor, b: &Tensor) -> Result<Tensor> {
     let nd = batch.len();
     let mut out = vec![0.0f32; nbatch * m * n];
     let uniform = |o: &[usize]| -> Option<usize> {
-        let s = if o.len() > 1 { o[1].checked_sub(o[0])? } else { 0 };
-        o.windows(2).all(|w| w[1] >= w[0] && w[1] - w[0] == s).then_some(s)
+        let s = if o.len() > 1 {
+            o[1].checked_sub(o[0])?
+        } else {
+            0
+        };
+        o.windows(2)
+            .all(|w| w[1] >= w[0] && w[1] - w[0] == s)
+            .then_some(s)
     };
     a.with_storage(|xs: &[f32], _| {
         b.with_storage(|ys: &[f32], _| {
-            let am = |t: usize| MatRef { data: &xs[oa[t]..], rows: m, cols: k, rs: la.strides[nd], cs: la.strides[nd + 1] };
-            let bm = |t: usize| MatRef { data: &ys[ob[t]..], rows: k, cols: n, rs: lb.strides[nd], cs: lb.strides[nd + 1] };
+            let am = |t: usize| MatRef {
+                data: &xs[oa[t]..],
+                rows: m,
+                cols: k,
+                rs: la.strides[nd],
+                cs: la.strides[nd + 1],
+            };
+            let bm = |t: usize| MatRef {
+                data: &ys[ob[t]..],
+                rows: k,
+                cols: n,
+                rs: lb.strides[nd],
+                cs: lb.strides[nd + 1],
+            };
             install(|| match (uniform(&oa), uniform(&ob)) {
                 // One call over the whole batch lets small items run in parallel.
                 (Some(sa), Some(sb)) if nbatch > 0 => {
-                    let cm = MatMut { data: &mut out, rows: m, cols: n, rs: n, cs: 1 };
-                    sgemm_batched(nbatch, 1.0, am(0), sa, bm(0), sb, 0.0, cm, m * n, Epilogue::None);
+                    let cm = MatMut {
+                        data: &mut out,
+                        rows: m,
+                        cols: n,
+                        rs: n,
+                        cs: 1,
+                    };
+                    sgemm_batched(
+                        nbatch,
+                        1.0,
+                        am(0),
+                        sa,
+                        bm(0),
+                        sb,
+                        0.0,
+                        cm,
+                        m * n,
+                        Epilogue::None,
+                    );
                 }
                 _ => {
                     for (t, c) in out.chunks_mut((m * n).max(1)).enumerate().take(nbatch) {
-                        sgemm(1.0, am(t), bm(t), 0.0, MatMut::row_major(c, m, n), Epilogue::None);
+                        sgemm(
+                            1.0,
+                            am(t),
+                            bm(t),
+                            0.0,
+                            MatMut::row_major(c, m, n),
+                            Epilogue::None,
+                        );
                     }
                 }
             })
