@@ -1,10 +1,9 @@
 """Tensor basics: creation, dtypes, NumPy in and out (shared memory), metadata, printing,
 indexing and assignment, devices."""
 
+import neurona
 import numpy as np
 import pytest
-
-import neurona
 
 
 def test_tensor_from_lists_infers_dtypes():
