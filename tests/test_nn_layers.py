@@ -231,6 +231,29 @@ def test_batchnorm_gradcheck(rng):
         return F.batch_norm(x, None, None, w, b, training=True)
 
     assert gradcheck(fn, [x, bn.weight, bn.bias], eps=1e-2, atol=2e-2, rtol=2e-2)
+    x4 = t(rng.standard_normal((3, 2, 2, 3)), requires_grad=True)
+    assert gradcheck(lambda a: F.batch_norm(a, None, None, training=True), [x4], eps=1e-2, atol=2e-2, rtol=2e-2)
+    rm, rv = t([0.5, -1.0, 0.2]), t([2.0, 0.5, 1.0])
+    assert gradcheck(lambda a, w, b: F.batch_norm(a, rm, rv, w, b, training=False), [x, bn.weight, bn.bias], eps=1e-2)
+
+
+def test_batchnorm_is_identical_for_any_thread_count(rng):
+    x = rng.standard_normal((16, 8, 20, 20)).astype(np.float32)  # above the parallel threshold
+    threads = nr.get_num_threads()
+    out = []
+    try:
+        for n in (1, 3):
+            nr.set_num_threads(n)
+            bn = nn.BatchNorm2d(8)
+            xt = t(x, requires_grad=True)
+            y = bn(xt)
+            (y * y).sum().backward()
+            out.append([y.detach().numpy().copy(), xt.grad.numpy().copy(), bn.weight.grad.numpy().copy(),
+                        bn.running_var.numpy().copy()])
+    finally:
+        nr.set_num_threads(threads)
+    for a, b in zip(*out):
+        np.testing.assert_array_equal(a, b)
 
 
 def test_batchnorm_errors():
