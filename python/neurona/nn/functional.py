@@ -63,8 +63,8 @@ def softplus(input, beta: float = 1.0, threshold: float = 20.0):
     if beta == 1.0 and threshold == 20.0:
         return _ops.softplus(input)
     z = input * beta
-    smooth = _ops.log(_ops.exp(_ops.minimum(z, threshold)) + 1.0) / beta
-    return _ops.where(z > threshold, input, smooth)
+    # The core's softplus is already overflow-free (linear above 20).
+    return _ops.where(z > threshold, input, _ops.softplus(z) / beta)
 
 
 def softmax(input, dim=None):
