@@ -250,6 +250,18 @@ class Tensor:
     def clone(self) -> Tensor:
         return _wrap(self._c.clone_tensor())
 
+    def __deepcopy__(self, memo) -> Tensor:
+        out = type(self).__new__(type(self))
+        out._c = self._c.detach().clone_tensor()
+        if self._c.requires_grad:
+            out._c.set_requires_grad(True)
+        memo[id(self)] = out
+        return out
+
+    def __reduce_ex__(self, protocol):
+        # Pickles as its values; a restored tensor is a new leaf with the same requires_grad.
+        return (_rebuild, (type(self), self._c.detach().numpy().copy(), self._c.requires_grad))
+
     def contiguous(self) -> Tensor:
         return _wrap(self._c.contiguous())
 
@@ -483,6 +495,14 @@ class Tensor:
         return _wrap(self._c.flatten(int(start_dim), int(end_dim)))
 
     # Arithmetic, reductions and the rest are attached from neurona.ops (one place each).
+
+
+def _rebuild(cls, array, requires_grad):
+    out = cls.__new__(cls)
+    out._c = _core.from_numpy(array)
+    if requires_grad:
+        out._c.set_requires_grad(True)
+    return out
 
 
 def _resolve_shape(shape: list, numel: int) -> list:
