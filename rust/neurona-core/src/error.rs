@@ -21,7 +21,9 @@ pub type Result<T> = std::result::Result<T, Error>;
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Error::Type(m) | Error::Value(m) | Error::Index(m) | Error::Runtime(m) => f.write_str(m),
+            Error::Type(m) | Error::Value(m) | Error::Index(m) | Error::Runtime(m) => {
+                f.write_str(m)
+            }
         }
     }
 }

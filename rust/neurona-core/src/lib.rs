@@ -5,8 +5,14 @@
 //! slices, `ops` the differentiable operations (forward and backward side by side), `autograd`
 //! the graph walk, and `cuda` the GPU backend behind the `cuda` feature.
 
-pub mod error;
+pub mod autograd;
 pub mod cpu;
 pub mod cuda;
+pub mod error;
+pub mod ops;
+pub mod parallel;
+pub mod rng;
+pub mod tensor;
 
 pub use error::{Error, Result};
+pub use tensor::{DType, Device, Tensor};

@@ -1,9 +1,48 @@
-//! The `neurona._core` extension module: thin PyO3 bindings over neurona-core.
+//! The `neurona._core` extension module: thin PyO3 bindings over neurona-core. They convert
+//! and check arguments, release the GIL, call the core, and turn errors into exceptions.
+
+mod conv_bindings;
+mod errors;
+mod functions;
+mod numpy_bridge;
+mod optim_bindings;
+mod py_tensor;
 
 use pyo3::prelude::*;
 
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add_class::<py_tensor::PyTensor>()?;
+    m.add_class::<numpy_bridge::StorageOwner>()?;
+    use functions::*;
+    for f in [
+        wrap_pyfunction!(from_numpy, m)?,
+        wrap_pyfunction!(full, m)?,
+        wrap_pyfunction!(arange, m)?,
+        wrap_pyfunction!(linspace, m)?,
+        wrap_pyfunction!(eye, m)?,
+        wrap_pyfunction!(rand, m)?,
+        wrap_pyfunction!(randn, m)?,
+        wrap_pyfunction!(randint, m)?,
+        wrap_pyfunction!(randperm, m)?,
+        wrap_pyfunction!(cat, m)?,
+        wrap_pyfunction!(stack, m)?,
+        wrap_pyfunction!(where_, m)?,
+        wrap_pyfunction!(manual_seed, m)?,
+        wrap_pyfunction!(get_rng_state, m)?,
+        wrap_pyfunction!(set_rng_state, m)?,
+        wrap_pyfunction!(set_num_threads, m)?,
+        wrap_pyfunction!(get_num_threads, m)?,
+        wrap_pyfunction!(set_grad_enabled, m)?,
+        wrap_pyfunction!(is_grad_enabled, m)?,
+        wrap_pyfunction!(cuda_is_available, m)?,
+        wrap_pyfunction!(cuda_device_count, m)?,
+        wrap_pyfunction!(isa_name, m)?,
+    ] {
+        m.add_function(f)?;
+    }
+    conv_bindings::register(m)?;
+    optim_bindings::register(m)?;
     Ok(())
 }
