@@ -37,6 +37,26 @@ pub(super) trait MicroKernel {
     /// memory; the CPU has the kernel's features.
     unsafe fn tile(kc: usize, a: *const f32, b: *const f32, c: *mut f32, rs_c: usize, u: &Update);
 
+    /// Computes only the first `mr` (< MR) rows of the tile, straight into C, as `tile` would
+    /// compute them. Returns false if the kernel has no such variant: the caller then goes
+    /// through a stack tile.
+    ///
+    /// # Safety
+    /// As `tile`, for the first `mr` rows of C.
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn tile_rows(
+        _mr: usize,
+        _kc: usize,
+        _a: *const f32,
+        _b: *const f32,
+        _c: *mut f32,
+        _rs_c: usize,
+        _u: &Update,
+    ) -> bool {
+        false
+    }
+
     /// Hints that the cache line at `p` is needed soon (into L2); no-op by default.
     #[inline(always)]
     unsafe fn prefetch_l2(_p: *const f32) {}
@@ -131,9 +151,10 @@ pub(super) unsafe fn macro_kernel<K: MicroKernel>(m: &MacroArgs) {
                 line += 1;
             }
             let c = m.c.add(ir * m.rs_c + jr * m.cs_c);
-            if mr == mr_full && nr == nr_full && m.cs_c == 1 {
+            let direct = nr == nr_full && m.cs_c == 1;
+            if direct && mr == mr_full {
                 K::tile(m.kc, a, b, c, m.rs_c, &u);
-            } else {
+            } else if !(direct && K::tile_rows(mr, m.kc, a, b, c, m.rs_c, &u)) {
                 edge_tile::<K>(m, a, b, c, mr, nr, &u, &mut tile);
             }
             ir += mr_full;
