@@ -32,6 +32,7 @@ mod params;
 mod pool_adaptive;
 mod pool_avg;
 mod pool_max;
+mod simd;
 mod winograd;
 mod winograd_transforms;
 

@@ -12,11 +12,12 @@ use rayon::prelude::*;
 
 use super::conv2d_forward::PAR_MIN_FLOPS;
 use super::params::Conv2dGeom;
+use super::simd::avx2_variant;
 use super::winograd_transforms::{
     grad_out_transform, grad_scratch_len, input_scratch_len, input_transform, output_scratch_len,
     output_transform, weight_grad_tile, weight_tile, ChunkCols,
 };
-use crate::cpu::gemm::{sgemm, Epilogue, MatMut, MatRef};
+use crate::cpu::gemm::{sgemm_batched, Epilogue, MatMut, MatRef};
 
 /// Below this many channels on either side the GEMMs are too thin to pay for the transforms.
 const MIN_CHANNELS: usize = 8;
@@ -117,6 +118,7 @@ fn locate(p: &Problem, r: usize) -> (usize, usize) {
 
 /// Transforms the task's input tile rows `r0 .. r0 + cc.nr` into `v`, 16 planes of
 /// `c_in x cc.cols()`.
+#[inline(always)]
 fn transform_input(
     p: &Problem,
     x: &[f32],
@@ -146,11 +148,12 @@ fn transform_input(
     }
 }
 
-/// `U[xi]` (`c_out x c_in`) for the 16 positions: from `weight` `[c_out, c_in, 3, 3]`, or with
-/// `flip` from its transpose rotated by 180 degrees (the input-gradient kernel, whose output
-/// channels are the forward's input channels).
+/// `U[xi]` for the 16 positions, each stored transposed (`c_in x c_out` row-major, so the GEMM
+/// packs it by contiguous copies): from `weight` `[c_out, c_in, 3, 3]`, or with `flip` from its
+/// transpose rotated by 180 degrees (the input-gradient kernel, whose output channels are the
+/// forward's input channels).
 fn transform_weights(weight: &[f32], c_out: usize, c_in: usize, flip: bool) -> Vec<f32> {
-    let (rows, cols) = if flip { (c_in, c_out) } else { (c_out, c_in) };
+    let (rows, cols) = if flip { (c_out, c_in) } else { (c_in, c_out) };
     let mut u = vec![0.0f32; 16 * rows * cols];
     for k in 0..c_out {
         for c in 0..c_in {
@@ -161,7 +164,7 @@ fn transform_weights(weight: &[f32], c_out: usize, c_in: usize, flip: bool) -> V
             } else {
                 weight_tile(g)
             };
-            let (i, j) = if flip { (c, k) } else { (k, c) };
+            let (i, j) = if flip { (k, c) } else { (c, k) };
             for (xi, &val) in t.iter().enumerate() {
                 u[xi * rows * cols + i * cols + j] = val;
             }
@@ -174,54 +177,61 @@ fn transform_weights(weight: &[f32], c_out: usize, c_in: usize, flip: bool) -> V
 fn correlate(p: &Problem, x: &[f32], u: &[f32], bias: Option<&[f32]>, out: &mut [f32]) {
     let spt = (TARGET_TILES / (p.th * p.tw)).clamp(1, (p.batch / 8).max(1));
     let (in_len, out_len) = (p.c_in * p.h * p.w, p.c_out * p.oh * p.ow);
-    let rpc = p.rows_per_chunk();
     out.par_chunks_mut(spt * out_len)
         .zip(x.par_chunks(spt * in_len))
         .with_min_len(p.min_len())
         .for_each_init(
             || scratch(p),
-            |sc, (out_t, x_t)| {
-                let rows = out_t.len() / out_len * p.th;
-                let mut r0 = 0;
-                while r0 < rows {
-                    let cc = ChunkCols {
-                        nr: rpc.min(rows - r0),
-                        tw: p.tw,
-                    };
-                    let cols = cc.cols();
-                    transform_input(p, x_t, r0, cc, &mut sc.rows, &mut sc.v);
-                    for xi in 0..16 {
-                        let (uk, vk, mk) = (p.c_out * p.c_in, p.c_in * cols, p.c_out * cols);
-                        let a = MatRef::row_major(&u[xi * uk..(xi + 1) * uk], p.c_out, p.c_in);
-                        let b = MatRef::row_major(&sc.v[xi * vk..(xi + 1) * vk], p.c_in, cols);
-                        let c = MatMut::row_major(&mut sc.m[xi * mk..(xi + 1) * mk], p.c_out, cols);
-                        sgemm(1.0, a, b, 0.0, c, Epilogue::None);
-                    }
-                    let oplane = p.oh * p.ow;
-                    for k in 0..p.c_out {
-                        let bk = bias.map_or(0.0, |b| b[k]);
-                        let row = |rr: usize| {
-                            let (n, ty) = locate(p, r0 + rr);
-                            ((n * p.c_out + k) * oplane, ty)
-                        };
-                        let (m, base, plane) = (&sc.m, k * cols, p.c_out * cols);
-                        output_transform(
-                            m,
-                            base,
-                            plane,
-                            cc,
-                            (p.oh, p.ow),
-                            bk,
-                            &mut sc.rows,
-                            out_t,
-                            row,
-                        );
-                    }
-                    r0 += cc.nr;
-                }
-            },
+            |sc, (out_t, x_t)| correlate_task(p, u, bias, sc, out_t, x_t),
         );
 }
+
+/// One task of `correlate`: all tile rows of the samples in `x_t`, chunk by chunk.
+#[inline(always)]
+fn correlate_chunks(p: &Problem, u: &[f32], bias: Option<&[f32]>, sc: &mut Scratch, out_t: &mut [f32], x_t: &[f32]) {
+    let out_len = p.c_out * p.oh * p.ow;
+    let rpc = p.rows_per_chunk();
+    let rows = out_t.len() / out_len * p.th;
+    let mut r0 = 0;
+    while r0 < rows {
+        let cc = ChunkCols {
+            nr: rpc.min(rows - r0),
+            tw: p.tw,
+        };
+        let cols = cc.cols();
+        transform_input(p, x_t, r0, cc, &mut sc.rows, &mut sc.v);
+        // M[xi] = U[xi] V[xi] for the 16 positions; U is stored transposed so
+        // packing it is a contiguous copy.
+        let (uk, vk, mk) = (p.c_out * p.c_in, p.c_in * cols, p.c_out * cols);
+        let a = MatRef::row_major(&u[..uk], p.c_in, p.c_out).t();
+        let b = MatRef::row_major(&sc.v[..16 * vk], p.c_in, cols);
+        let c = MatMut::row_major(&mut sc.m[..16 * mk], p.c_out, cols);
+        sgemm_batched(16, 1.0, MatRef { data: u, ..a }, uk, b, vk, 0.0, c, mk, Epilogue::None);
+        let oplane = p.oh * p.ow;
+        for k in 0..p.c_out {
+            let bk = bias.map_or(0.0, |b| b[k]);
+            let row = |rr: usize| {
+                let (n, ty) = locate(p, r0 + rr);
+                ((n * p.c_out + k) * oplane, ty)
+            };
+            let (m, base, plane) = (&sc.m, k * cols, p.c_out * cols);
+            output_transform(
+                m,
+                base,
+                plane,
+                cc,
+                (p.oh, p.ow),
+                bk,
+                &mut sc.rows,
+                out_t,
+                row,
+            );
+        }
+        r0 += cc.nr;
+    }
+}
+
+avx2_variant!(fn correlate_task => correlate_chunks(p: &Problem, u: &[f32], bias: Option<&[f32]>, sc: &mut Scratch, out_t: &mut [f32], x_t: &[f32]));
 
 /// conv2d forward for a geometry where `applies(g)`.
 pub(crate) fn forward(
@@ -266,7 +276,6 @@ pub(crate) fn backward_weight(
     let chunk = p.batch.div_ceil(MAX_WEIGHT_TASKS).max(1);
     let s_len = 16 * p.c_out * p.c_in;
     let mut partials = vec![0.0f32; p.batch.div_ceil(chunk) * s_len];
-    let rpc = p.rows_per_chunk();
     partials
         .par_chunks_mut(s_len)
         .zip(
@@ -275,44 +284,7 @@ pub(crate) fn backward_weight(
                 .zip(grad_out.par_chunks(chunk * out_len)),
         )
         .with_min_len(p.min_len())
-        .for_each(|(s, (x_t, dy_t))| {
-            let mut sc = scratch(&p);
-            let rows = dy_t.len() / out_len * p.th;
-            let oplane = p.oh * p.ow;
-            let mut r0 = 0;
-            while r0 < rows {
-                let cc = ChunkCols {
-                    nr: rpc.min(rows - r0),
-                    tw: p.tw,
-                };
-                let cols = cc.cols();
-                transform_input(&p, x_t, r0, cc, &mut sc.rows, &mut sc.v);
-                for k in 0..p.c_out {
-                    let row = |rr: usize| {
-                        let (n, ty) = locate(&p, r0 + rr);
-                        ((n * p.c_out + k) * oplane, ty)
-                    };
-                    grad_out_transform(
-                        dy_t,
-                        (p.oh, p.ow),
-                        cc,
-                        row,
-                        &mut sc.rows,
-                        &mut sc.m,
-                        k * cols,
-                        p.c_out * cols,
-                    );
-                }
-                for xi in 0..16 {
-                    let (sk, vk, dk) = (p.c_out * p.c_in, p.c_in * cols, p.c_out * cols);
-                    let a = MatRef::row_major(&sc.m[xi * dk..(xi + 1) * dk], p.c_out, cols);
-                    let b = MatRef::row_major(&sc.v[xi * vk..(xi + 1) * vk], p.c_in, cols).t();
-                    let c = MatMut::row_major(&mut s[xi * sk..(xi + 1) * sk], p.c_out, p.c_in);
-                    sgemm(1.0, a, b, 1.0, c, Epilogue::None);
-                }
-                r0 += cc.nr;
-            }
-        });
+        .for_each(|(s, (x_t, dy_t))| weight_task(&p, s, x_t, dy_t));
     // Add the partials in task order and transform back, one (k, c) kernel per step.
     let kc = p.c_out * p.c_in;
     grad_weight
@@ -329,3 +301,48 @@ pub(crate) fn backward_weight(
             out.copy_from_slice(&weight_grad_tile(&s));
         });
 }
+
+/// One task of `backward_weight`: accumulates the transformed weight gradient of the samples in
+/// `x_t` / `dy_t` into `s` (16 planes of `c_out x c_in`).
+#[inline(always)]
+fn weight_chunks(p: &Problem, s: &mut [f32], x_t: &[f32], dy_t: &[f32]) {
+    let out_len = p.c_out * p.oh * p.ow;
+    let rpc = p.rows_per_chunk();
+    let p = *p;
+        let mut sc = scratch(&p);
+        let rows = dy_t.len() / out_len * p.th;
+        let oplane = p.oh * p.ow;
+        let mut r0 = 0;
+        while r0 < rows {
+            let cc = ChunkCols {
+                nr: rpc.min(rows - r0),
+                tw: p.tw,
+            };
+            let cols = cc.cols();
+            transform_input(&p, x_t, r0, cc, &mut sc.rows, &mut sc.v);
+            for k in 0..p.c_out {
+                let row = |rr: usize| {
+                    let (n, ty) = locate(&p, r0 + rr);
+                    ((n * p.c_out + k) * oplane, ty)
+                };
+                grad_out_transform(
+                    dy_t,
+                    (p.oh, p.ow),
+                    cc,
+                    row,
+                    &mut sc.rows,
+                    &mut sc.m,
+                    k * cols,
+                    p.c_out * cols,
+                );
+            }
+            let (sk, vk, dk) = (p.c_out * p.c_in, p.c_in * cols, p.c_out * cols);
+            let a = MatRef::row_major(&sc.m[..16 * dk], p.c_out, cols);
+            let b = MatRef::row_major(&sc.v[..16 * vk], p.c_in, cols).t();
+            let c = MatMut::row_major(&mut s[..], p.c_out, p.c_in);
+            sgemm_batched(16, 1.0, a, dk, b, vk, 1.0, c, sk, Epilogue::None);
+            r0 += cc.nr;
+        }
+}
+
+avx2_variant!(fn weight_task => weight_chunks(p: &Problem, s: &mut [f32], x_t: &[f32], dy_t: &[f32]));

@@ -31,11 +31,13 @@ impl ChunkCols {
 }
 
 /// The 16 `len`-long segments starting at `base + xi * plane` of `buf`.
+#[inline(always)]
 fn planes_mut(buf: &mut [f32], base: usize, plane: usize, len: usize) -> [&mut [f32]; 16] {
     let mut it = buf[base..].chunks_mut(plane);
     std::array::from_fn(|_| &mut it.next().expect("16 planes")[..len])
 }
 
+#[inline(always)]
 fn planes(buf: &[f32], base: usize, plane: usize, len: usize) -> [&[f32]; 16] {
     std::array::from_fn(|xi| &buf[base + xi * plane..base + xi * plane + len])
 }
@@ -50,6 +52,7 @@ pub(crate) fn input_scratch_len(cols: usize, wp: usize) -> usize {
 /// tile row `rr`'s plane (`h x w`, padded by `pad` zeros) and its tile-row index. Writes
 /// `v[base + xi * plane + col]`.
 #[allow(clippy::too_many_arguments)]
+#[inline(always)]
 pub(crate) fn input_transform(
     x: &[f32],
     (h, w): (usize, usize),
@@ -139,13 +142,14 @@ pub(crate) fn input_transform(
 
 /// Scratch floats `output_transform` needs for chunks of up to `cols` columns.
 pub(crate) fn output_scratch_len(cols: usize) -> usize {
-    4 * cols
+    12 * cols
 }
 
 /// Output transform `A^T M A` + bias of one channel for a chunk; `out_row(rr)` gives the offset
 /// in `out` of tile row `rr`'s output plane (`oh x ow`) and its tile-row index. Reads
 /// `m[base + xi * plane + col]`.
 #[allow(clippy::too_many_arguments)]
+#[inline(always)]
 pub(crate) fn output_transform(
     m: &[f32],
     base: usize,
@@ -159,19 +163,31 @@ pub(crate) fn output_transform(
 ) {
     let (n, s) = (cc.cols(), cc.stride());
     let mm = planes(m, base, plane, n);
-    let mut y_it = scratch[..4 * n].chunks_exact_mut(n);
-    let [y00, y01, y10, y11]: [&mut [f32]; 4] =
-        std::array::from_fn(|_| y_it.next().expect("4 rows"));
-    for t in 0..n {
-        let h0: [f32; 4] =
-            std::array::from_fn(|i| mm[4 * i][t] + mm[4 * i + 1][t] + mm[4 * i + 2][t]);
-        let h1: [f32; 4] =
-            std::array::from_fn(|i| mm[4 * i + 1][t] - mm[4 * i + 2][t] - mm[4 * i + 3][t]);
-        y00[t] = h0[0] + h0[1] + h0[2] + bias;
-        y01[t] = h1[0] + h1[1] + h1[2] + bias;
-        y10[t] = h0[1] - h0[2] - h0[3] + bias;
-        y11[t] = h1[1] - h1[2] - h1[3] + bias;
+    let (h, y) = scratch[..12 * n].split_at_mut(8 * n);
+    let mut h_it = h.chunks_exact_mut(n);
+    let mut h: [&mut [f32]; 8] = std::array::from_fn(|_| h_it.next().expect("8 rows"));
+    // A^T across each row i of the tile: h0 = m0 + m1 + m2, h1 = m1 - m2 - m3.
+    for i in 0..4 {
+        let (h0, h1) = h[2 * i..2 * i + 2].split_at_mut(1);
+        let (h0, h1) = (&mut h0[0][..n], &mut h1[0][..n]);
+        let (m0, m1, m2, m3) = (&mm[4 * i][..n], &mm[4 * i + 1][..n], &mm[4 * i + 2][..n], &mm[4 * i + 3][..n]);
+        for t in 0..n {
+            h0[t] = m0[t] + m1[t] + m2[t];
+            h1[t] = m1[t] - m2[t] - m3[t];
+        }
     }
+    // A^T down: row 0 = h(0) + h(1) + h(2), row 1 = h(1) - h(2) - h(3), then the bias.
+    let mut y_it = y.chunks_exact_mut(n);
+    let [y00, y01, y10, y11]: [&mut [f32]; 4] = std::array::from_fn(|_| y_it.next().expect("4 rows"));
+    for (j, (ya, yb)) in [(y00, y10), (y01, y11)].into_iter().enumerate() {
+        let (a, b, c, d) = (&h[j][..n], &h[2 + j][..n], &h[4 + j][..n], &h[6 + j][..n]);
+        let (ya, yb) = (&mut ya[..n], &mut yb[..n]);
+        for t in 0..n {
+            ya[t] = a[t] + b[t] + c[t] + bias;
+            yb[t] = b[t] - c[t] - d[t] + bias;
+        }
+    }
+    let (y00, y01, y10, y11) = (&y[..n], &y[n..2 * n], &y[2 * n..3 * n], &y[3 * n..4 * n]);
     for rr in 0..cc.nr {
         let (o0, ty) = out_row(rr);
         let out = &mut out[o0..o0 + oh * ow];
@@ -208,6 +224,7 @@ pub(crate) fn grad_scratch_len(cols: usize) -> usize {
 /// offset in `dy` of tile row `rr`'s gradient plane (`oh x ow`, zero past its edges) and its
 /// tile-row index.
 #[allow(clippy::too_many_arguments)]
+#[inline(always)]
 pub(crate) fn grad_out_transform(
     dy: &[f32],
     (oh, ow): (usize, usize),
@@ -245,17 +262,27 @@ pub(crate) fn grad_out_transform(
             }
         }
     }
-    let dd = planes_mut(d, base, plane, n);
+    let [d0, d1, d2, d3, d4, d5, d6, d7, d8, d9, d10, d11, d12, d13, d14, d15] = planes_mut(d, base, plane, n);
+    let (ea, oa, eb, ob) = (&ea[..n], &oa[..n], &eb[..n], &ob[..n]);
+    // A down the rows gives, for the even and the odd column, (a, a + b, a - b, -b); then A
+    // across each of those four rows.
+    a_across([d0, d1, d2, d3], |t| (ea[t], oa[t]));
+    a_across([d4, d5, d6, d7], |t| (ea[t] + eb[t], oa[t] + ob[t]));
+    a_across([d8, d9, d10, d11], |t| (ea[t] - eb[t], oa[t] - ob[t]));
+    a_across([d12, d13, d14, d15], |t| (-eb[t], -ob[t]));
+}
+
+/// `A` across one row of the gradient transform: (e, o) -> (e, e + o, e - o, -o).
+#[inline(always)]
+fn a_across([d0, d1, d2, d3]: [&mut [f32]; 4], eo: impl Fn(usize) -> (f32, f32)) {
+    let n = d0.len();
+    let (d1, d2, d3) = (&mut d1[..n], &mut d2[..n], &mut d3[..n]);
     for t in 0..n {
-        // A down the rows, for the even and the odd column; then A across.
-        let e = [ea[t], ea[t] + eb[t], ea[t] - eb[t], -eb[t]];
-        let o = [oa[t], oa[t] + ob[t], oa[t] - ob[t], -ob[t]];
-        for i in 0..4 {
-            dd[4 * i][t] = e[i];
-            dd[4 * i + 1][t] = e[i] + o[i];
-            dd[4 * i + 2][t] = e[i] - o[i];
-            dd[4 * i + 3][t] = -o[i];
-        }
+        let (e, o) = eo(t);
+        d0[t] = e;
+        d1[t] = e + o;
+        d2[t] = e - o;
+        d3[t] = -o;
     }
 }
 
