@@ -27,6 +27,7 @@
 
 mod conv2d_backward;
 mod conv2d_forward;
+mod dot_gemm;
 mod im2col;
 mod params;
 mod pool_adaptive;
