@@ -99,17 +99,19 @@ impl Problem {
 /// gradient), sized for the largest chunk.
 struct Scratch {
     rows: Vec<f32>,
+    padded: Vec<f32>,
     v: Vec<f32>,
     m: Vec<f32>,
 }
 
 fn scratch(p: &Problem, rows_per_chunk: usize) -> Scratch {
     let cols = (rows_per_chunk * (p.tw + 1)).next_multiple_of(8);
-    let rows = input_scratch_len(cols, 2 * p.tw + 2)
+    let rows = input_scratch_len(cols)
         .max(output_scratch_len(cols))
         .max(grad_scratch_len(cols));
     Scratch {
         rows: vec![0.0; rows],
+        padded: vec![0.0; 4 * (2 * p.tw + 2)],
         v: vec![0.0; 16 * p.c_in * cols],
         m: vec![0.0; 16 * p.c_out * cols],
     }
@@ -129,6 +131,7 @@ fn transform_input(
     r0: usize,
     (cc, cols): (ChunkCols, usize),
     rows: &mut [f32],
+    padded: &mut [f32],
     v: &mut [f32],
 ) {
     let plane = p.h * p.w;
@@ -144,6 +147,7 @@ fn transform_input(
             cc,
             row,
             rows,
+            padded,
             v,
             c * cols,
             p.c_in * cols,
@@ -184,7 +188,7 @@ fn correlate(p: &Problem, x: &[f32], u: &[f32], bias: Option<&[f32]>, out: &mut 
         .zip(x.par_chunks(spt * in_len))
         .with_min_len(p.min_len())
         .for_each_init(
-            || scratch(p, p.rows_per_chunk()),
+            || scratch(p, p.rows_per_chunk().min(spt * p.th)),
             |sc, (out_t, x_t)| correlate_task(p, u, bias, sc, out_t, x_t),
         );
 }
@@ -202,7 +206,7 @@ fn correlate_chunks(p: &Problem, u: &[f32], bias: Option<&[f32]>, sc: &mut Scrat
             tw: p.tw,
         };
         let cols = cc.cols();
-        transform_input(p, x_t, r0, (cc, cc.cols()), &mut sc.rows, &mut sc.v);
+        transform_input(p, x_t, r0, (cc, cc.cols()), &mut sc.rows, &mut sc.padded, &mut sc.v);
         // M[xi] = U[xi] V[xi] for the 16 positions; U is stored transposed so
         // packing it is a contiguous copy.
         let (uk, vk, mk) = (p.c_out * p.c_in, p.c_in * cols, p.c_out * cols);
@@ -280,6 +284,7 @@ pub(crate) fn backward_weight(
     let s_len = 16 * p.c_out * p.c_in;
     let mut partials = vec![0.0f32; p.batch.div_ceil(chunk) * s_len];
     let p = &p;
+    let rpc = weight_rows_per_chunk(p).min(chunk * p.th);
     partials
         .par_chunks_mut(s_len)
         .zip(
@@ -289,8 +294,8 @@ pub(crate) fn backward_weight(
         )
         .with_min_len(p.min_len())
         .for_each_init(
-            || scratch(p, weight_rows_per_chunk(p)),
-            |sc, (s, (x_t, dy_t))| weight_task(p, sc, s, x_t, dy_t),
+            || scratch(p, rpc),
+            |sc, (s, (x_t, dy_t))| weight_task(p, rpc, sc, s, x_t, dy_t),
         );
     // Add the partials into the first in task order (threads split the elements, not the
     // sum), then transform back one (k, c) kernel at a time.
@@ -317,16 +322,15 @@ fn weight_rows_per_chunk(p: &Problem) -> usize {
 /// One task of `backward_weight`: accumulates the transformed weight gradient of the samples in
 /// `x_t` / `dy_t` into `s` (16 planes of `c_out x c_in`).
 #[inline(always)]
-fn weight_chunks(p: &Problem, sc: &mut Scratch, s: &mut [f32], x_t: &[f32], dy_t: &[f32]) {
+fn weight_chunks(p: &Problem, rpc: usize, sc: &mut Scratch, s: &mut [f32], x_t: &[f32], dy_t: &[f32]) {
     let out_len = p.c_out * p.oh * p.ow;
-    let rpc = weight_rows_per_chunk(p);
     let rows = dy_t.len() / out_len * p.th;
     let oplane = p.oh * p.ow;
     let mut r0 = 0;
     while r0 < rows {
         let cc = ChunkCols { nr: rpc.min(rows - r0), tw: p.tw };
         let cols = cc.cols().next_multiple_of(8);
-        transform_input(p, x_t, r0, (cc, cols), &mut sc.rows, &mut sc.v);
+        transform_input(p, x_t, r0, (cc, cols), &mut sc.rows, &mut sc.padded, &mut sc.v);
         for k in 0..p.c_out {
             let row = |rr: usize| {
                 let (n, ty) = locate(p, r0 + rr);
@@ -352,4 +356,4 @@ fn weight_chunks(p: &Problem, sc: &mut Scratch, s: &mut [f32], x_t: &[f32], dy_t
     }
 }
 
-avx2_variant!(fn weight_task => weight_chunks(p: &Problem, sc: &mut Scratch, s: &mut [f32], x_t: &[f32], dy_t: &[f32]));
+avx2_variant!(fn weight_task => weight_chunks(p: &Problem, rpc: usize, sc: &mut Scratch, s: &mut [f32], x_t: &[f32], dy_t: &[f32]));

@@ -42,15 +42,17 @@ fn planes(buf: &[f32], base: usize, plane: usize, len: usize) -> [&[f32]; 16] {
     std::array::from_fn(|xi| &buf[base + xi * plane..base + xi * plane + len])
 }
 
-/// Scratch floats `input_transform` needs for chunks of up to `cols` columns and padded rows of
-/// `wp` floats.
-pub(crate) fn input_scratch_len(cols: usize, wp: usize) -> usize {
-    8 * (cols + 1) + 4 * wp
+/// Scratch floats `input_transform` needs for chunks of up to `cols` columns (besides its four
+/// padded rows).
+pub(crate) fn input_scratch_len(cols: usize) -> usize {
+    8 * (cols + 1)
 }
 
 /// Input transform `B^T d B` of one channel for a chunk: `row(rr)` gives the offset in `x` of
 /// tile row `rr`'s plane (`h x w`, padded by `pad` zeros) and its tile-row index. Writes
-/// `v[base + xi * plane + col]`.
+/// `v[base + xi * plane + col]`. `padded` holds four rows of `2 * tw + 2` floats whose first
+/// `pad_w` and last columns are zero (they are never written here, so they stay zero between
+/// calls, and no small fills are needed).
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 pub(crate) fn input_transform(
@@ -60,13 +62,14 @@ pub(crate) fn input_transform(
     cc: ChunkCols,
     row: impl Fn(usize) -> (usize, usize),
     scratch: &mut [f32],
+    padded: &mut [f32],
     v: &mut [f32],
     base: usize,
     plane: usize,
 ) {
     let (n, s) = (cc.cols(), cc.stride());
     let wp = 2 * cc.tw + 2;
-    let (eo, rbuf) = scratch.split_at_mut(8 * (n + 1));
+    let (eo, rbuf) = (&mut scratch[..8 * (n + 1)], &mut padded[..4 * wp]);
     let mut eo_it = eo.chunks_exact_mut(n + 1);
     let mut eo: [&mut [f32]; 8] = std::array::from_fn(|_| eo_it.next().expect("8 rows"));
     let mut r_it = rbuf.chunks_exact_mut(wp);
@@ -82,8 +85,6 @@ pub(crate) fn input_transform(
         let d: [Option<&[f32]>; 4] = std::array::from_fn(y);
         // B^T down the columns, on padded rows: (d0 - d2, d1 + d2, d2 - d1, d1 - d3).
         for (i, ri) in r.iter_mut().enumerate() {
-            ri[..pad_w].fill(0.0);
-            ri[pad_w + in_w..].fill(0.0);
             let out = &mut ri[pad_w..pad_w + in_w];
             let (a, b, add) = match i {
                 0 => (d[0], d[2], false),
@@ -246,19 +247,16 @@ pub(crate) fn grad_out_transform(
             (2 * ty, &mut ea[seg.clone()], &mut oa[seg.clone()]),
             (2 * ty + 1, &mut eb[seg.clone()], &mut ob[seg.clone()]),
         ] {
-            e.fill(0.0);
-            o.fill(0.0);
-            if r >= oh {
-                continue;
-            }
-            let row = &dy[r * ow..(r + 1) * ow];
-            let mut pairs = row.chunks_exact(2);
-            for ((ev, ov), pair) in e.iter_mut().zip(o.iter_mut()).zip(&mut pairs) {
+            // Every column is written (no fills: at these lengths they become memset calls).
+            let row = if r < oh { &dy[r * ow..(r + 1) * ow] } else { &[][..] };
+            let pairs = row.len() / 2;
+            for ((ev, ov), pair) in e.iter_mut().zip(o.iter_mut()).zip(row.chunks_exact(2)) {
                 *ev = pair[0];
                 *ov = pair[1];
             }
-            if let [last] = pairs.remainder() {
-                e[ow / 2] = *last;
+            for t in pairs..s {
+                e[t] = if 2 * t < row.len() { row[2 * t] } else { 0.0 };
+                o[t] = 0.0;
             }
         }
     }
