@@ -44,14 +44,27 @@ fn reduce(l: [f32; LANES], tail: f32) -> f32 {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn portable(m: usize, n: usize, len: usize, a: &[f32], lda: usize, b: &[f32], ldb: usize, c: &mut [f32], ldc: usize) {
+fn portable(
+    m: usize,
+    n: usize,
+    len: usize,
+    a: &[f32],
+    lda: usize,
+    b: &[f32],
+    ldb: usize,
+    c: &mut [f32],
+    ldc: usize,
+) {
     let full = len / LANES * LANES;
     for i in 0..m {
         let ar = &a[i * lda..i * lda + len];
         for j in 0..n {
             let br = &b[j * ldb..j * ldb + len];
             let mut l = [0.0f32; LANES];
-            for (ac, bc) in ar[..full].chunks_exact(LANES).zip(br[..full].chunks_exact(LANES)) {
+            for (ac, bc) in ar[..full]
+                .chunks_exact(LANES)
+                .zip(br[..full].chunks_exact(LANES))
+            {
                 for k in 0..LANES {
                     l[k] = ac[k].mul_add(bc[k], l[k]);
                 }

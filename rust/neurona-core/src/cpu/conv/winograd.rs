@@ -31,7 +31,6 @@ const MAX_WEIGHT_TASKS: usize = 16;
 
 /// Whether `g` is a convolution these kernels handle (and it is worth it).
 pub(crate) fn applies(g: &Conv2dGeom) -> bool {
-    if std::env::var("NO_WINO").is_ok() { return false; }
     (
         g.kh, g.kw, g.stride_h, g.stride_w, g.dil_h, g.dil_w, g.groups,
     ) == (3, 3, 1, 1, 1, 1, 1)
@@ -195,7 +194,14 @@ fn correlate(p: &Problem, x: &[f32], u: &[f32], bias: Option<&[f32]>, out: &mut 
 
 /// One task of `correlate`: all tile rows of the samples in `x_t`, chunk by chunk.
 #[inline(always)]
-fn correlate_chunks(p: &Problem, u: &[f32], bias: Option<&[f32]>, sc: &mut Scratch, out_t: &mut [f32], x_t: &[f32]) {
+fn correlate_chunks(
+    p: &Problem,
+    u: &[f32],
+    bias: Option<&[f32]>,
+    sc: &mut Scratch,
+    out_t: &mut [f32],
+    x_t: &[f32],
+) {
     let out_len = p.c_out * p.oh * p.ow;
     let rpc = p.rows_per_chunk();
     let rows = out_t.len() / out_len * p.th;
@@ -206,14 +212,33 @@ fn correlate_chunks(p: &Problem, u: &[f32], bias: Option<&[f32]>, sc: &mut Scrat
             tw: p.tw,
         };
         let cols = cc.cols();
-        transform_input(p, x_t, r0, (cc, cc.cols()), &mut sc.rows, &mut sc.padded, &mut sc.v);
+        transform_input(
+            p,
+            x_t,
+            r0,
+            (cc, cc.cols()),
+            &mut sc.rows,
+            &mut sc.padded,
+            &mut sc.v,
+        );
         // M[xi] = U[xi] V[xi] for the 16 positions; U is stored transposed so
         // packing it is a contiguous copy.
         let (uk, vk, mk) = (p.c_out * p.c_in, p.c_in * cols, p.c_out * cols);
         let a = MatRef::row_major(&u[..uk], p.c_in, p.c_out).t();
         let b = MatRef::row_major(&sc.v[..16 * vk], p.c_in, cols);
         let c = MatMut::row_major(&mut sc.m[..16 * mk], p.c_out, cols);
-        sgemm_batched(16, 1.0, MatRef { data: u, ..a }, uk, b, vk, 0.0, c, mk, Epilogue::None);
+        sgemm_batched(
+            16,
+            1.0,
+            MatRef { data: u, ..a },
+            uk,
+            b,
+            vk,
+            0.0,
+            c,
+            mk,
+            Epilogue::None,
+        );
         let oplane = p.oh * p.ow;
         for k in 0..p.c_out {
             let bk = bias.map_or(0.0, |b| b[k]);
@@ -300,18 +325,26 @@ pub(crate) fn backward_weight(
     // Add the partials into the first in task order (threads split the elements, not the
     // sum), then transform back one (k, c) kernel at a time.
     let (total, rest) = partials.split_at_mut(s_len);
-    total.par_chunks_mut(4096).with_min_len(p.min_len()).enumerate().for_each(|(b, out)| {
-        for part in rest.chunks_exact(s_len) {
-            for (o, v) in out.iter_mut().zip(&part[b * 4096..]) {
-                *o += *v;
+    total
+        .par_chunks_mut(4096)
+        .with_min_len(p.min_len())
+        .enumerate()
+        .for_each(|(b, out)| {
+            for part in rest.chunks_exact(s_len) {
+                for (o, v) in out.iter_mut().zip(&part[b * 4096..]) {
+                    *o += *v;
+                }
             }
-        }
-    });
+        });
     let kc = p.c_out * p.c_in;
-    grad_weight.par_chunks_mut(9).with_min_len(p.min_len().min(64)).enumerate().for_each(|(j, out)| {
-        let s: [f32; 16] = std::array::from_fn(|xi| total[xi * kc + j]);
-        out.copy_from_slice(&weight_grad_tile(&s));
-    });
+    grad_weight
+        .par_chunks_mut(9)
+        .with_min_len(p.min_len().min(64))
+        .enumerate()
+        .for_each(|(j, out)| {
+            let s: [f32; 16] = std::array::from_fn(|xi| total[xi * kc + j]);
+            out.copy_from_slice(&weight_grad_tile(&s));
+        });
 }
 
 /// Tile rows per weight-gradient chunk: about `WEIGHT_TILES` columns, so the dot products are long.
@@ -322,22 +355,49 @@ fn weight_rows_per_chunk(p: &Problem) -> usize {
 /// One task of `backward_weight`: accumulates the transformed weight gradient of the samples in
 /// `x_t` / `dy_t` into `s` (16 planes of `c_out x c_in`).
 #[inline(always)]
-fn weight_chunks(p: &Problem, rpc: usize, sc: &mut Scratch, s: &mut [f32], x_t: &[f32], dy_t: &[f32]) {
+fn weight_chunks(
+    p: &Problem,
+    rpc: usize,
+    sc: &mut Scratch,
+    s: &mut [f32],
+    x_t: &[f32],
+    dy_t: &[f32],
+) {
     let out_len = p.c_out * p.oh * p.ow;
     let rows = dy_t.len() / out_len * p.th;
     let oplane = p.oh * p.ow;
     let mut r0 = 0;
     while r0 < rows {
-        let cc = ChunkCols { nr: rpc.min(rows - r0), tw: p.tw };
+        let cc = ChunkCols {
+            nr: rpc.min(rows - r0),
+            tw: p.tw,
+        };
         let cols = cc.cols().next_multiple_of(8);
-        transform_input(p, x_t, r0, (cc, cols), &mut sc.rows, &mut sc.padded, &mut sc.v);
+        transform_input(
+            p,
+            x_t,
+            r0,
+            (cc, cols),
+            &mut sc.rows,
+            &mut sc.padded,
+            &mut sc.v,
+        );
         for k in 0..p.c_out {
             let row = |rr: usize| {
                 let (n, ty) = locate(p, r0 + rr);
                 ((n * p.c_out + k) * oplane, ty)
             };
             let (base, plane) = (k * cols, p.c_out * cols);
-            grad_out_transform(dy_t, (p.oh, p.ow), cc, row, &mut sc.rows, &mut sc.m, base, plane);
+            grad_out_transform(
+                dy_t,
+                (p.oh, p.ow),
+                cc,
+                row,
+                &mut sc.rows,
+                &mut sc.m,
+                base,
+                plane,
+            );
         }
         let (sk, vk, dk) = (p.c_out * p.c_in, p.c_in * cols, p.c_out * cols);
         // Zero the padding columns (the dot products run over all `cols`).

@@ -115,10 +115,7 @@ pub(crate) fn input_transform(
                 &mut lo[i][rr * s..rr * s + s],
                 &mut hi[i][rr * s..rr * s + s],
             );
-            for ((ev, ov), pair) in e.iter_mut().zip(o.iter_mut()).zip(ri.chunks_exact(2)) {
-                *ev = pair[0];
-                *ov = pair[1];
-            }
+            deinterleave(ri, e, o);
         }
     }
     for e in eo.iter_mut() {
@@ -138,6 +135,65 @@ pub(crate) fn input_transform(
             v2[t] = e[t + 1] - o[t];
             v3[t] = o[t] - o[t + 1];
         }
+    }
+}
+
+/// `e[k] = src[2k]`, `o[k] = src[2k + 1]` for the pairs in `src`. Blocks of a fixed size let
+/// the compiler turn the strided accesses into shuffles.
+#[inline(always)]
+fn deinterleave(src: &[f32], e: &mut [f32], o: &mut [f32]) {
+    let full = (src.len() / 16).min(e.len() / 8).min(o.len() / 8);
+    for ((ec, oc), sc) in e
+        .chunks_exact_mut(8)
+        .zip(o.chunks_exact_mut(8))
+        .zip(src.chunks_exact(16))
+        .take(full)
+    {
+        let sc: &[f32; 16] = sc.try_into().expect("16 floats");
+        let (ec, oc): (&mut [f32; 8], &mut [f32; 8]) =
+            (ec.try_into().expect("8"), oc.try_into().expect("8"));
+        for k in 0..8 {
+            ec[k] = sc[2 * k];
+            oc[k] = sc[2 * k + 1];
+        }
+    }
+    let done = 8 * full;
+    for ((ev, ov), pair) in e[done..]
+        .iter_mut()
+        .zip(o[done..].iter_mut())
+        .zip(src[2 * done..].chunks_exact(2))
+    {
+        *ev = pair[0];
+        *ov = pair[1];
+    }
+}
+
+/// `out[2t] = a[t]`, `out[2t + 1] = b[t]` while `out` lasts (an odd length ends on an `a`).
+#[inline(always)]
+fn interleave(a: &[f32], b: &[f32], out: &mut [f32]) {
+    let full = (out.len() / 8).min(a.len() / 4).min(b.len() / 4);
+    for ((oc, ac), bc) in out
+        .chunks_exact_mut(8)
+        .zip(a.chunks_exact(4))
+        .zip(b.chunks_exact(4))
+        .take(full)
+    {
+        let oc: &mut [f32; 8] = oc.try_into().expect("8 floats");
+        let (ac, bc): (&[f32; 4], &[f32; 4]) =
+            (ac.try_into().expect("4"), bc.try_into().expect("4"));
+        for k in 0..4 {
+            oc[2 * k] = ac[k];
+            oc[2 * k + 1] = bc[k];
+        }
+    }
+    let (done, half) = (4 * full, out.len() / 2);
+    let mut pairs = out[2 * done..].chunks_exact_mut(2);
+    for (pair, (&av, &bv)) in (&mut pairs).zip(a[done..].iter().zip(&b[done..])) {
+        pair[0] = av;
+        pair[1] = bv;
+    }
+    if let [last] = pairs.into_remainder() {
+        *last = a[half];
     }
 }
 
@@ -171,7 +227,12 @@ pub(crate) fn output_transform(
     for i in 0..4 {
         let (h0, h1) = h[2 * i..2 * i + 2].split_at_mut(1);
         let (h0, h1) = (&mut h0[0][..n], &mut h1[0][..n]);
-        let (m0, m1, m2, m3) = (&mm[4 * i][..n], &mm[4 * i + 1][..n], &mm[4 * i + 2][..n], &mm[4 * i + 3][..n]);
+        let (m0, m1, m2, m3) = (
+            &mm[4 * i][..n],
+            &mm[4 * i + 1][..n],
+            &mm[4 * i + 2][..n],
+            &mm[4 * i + 3][..n],
+        );
         for t in 0..n {
             h0[t] = m0[t] + m1[t] + m2[t];
             h1[t] = m1[t] - m2[t] - m3[t];
@@ -179,7 +240,8 @@ pub(crate) fn output_transform(
     }
     // A^T down: row 0 = h(0) + h(1) + h(2), row 1 = h(1) - h(2) - h(3), then the bias.
     let mut y_it = y.chunks_exact_mut(n);
-    let [y00, y01, y10, y11]: [&mut [f32]; 4] = std::array::from_fn(|_| y_it.next().expect("4 rows"));
+    let [y00, y01, y10, y11]: [&mut [f32]; 4] =
+        std::array::from_fn(|_| y_it.next().expect("4 rows"));
     for (j, (ya, yb)) in [(y00, y10), (y01, y11)].into_iter().enumerate() {
         let (a, b, c, d) = (&h[j][..n], &h[2 + j][..n], &h[4 + j][..n], &h[6 + j][..n]);
         let (ya, yb) = (&mut ya[..n], &mut yb[..n]);
@@ -203,14 +265,7 @@ pub(crate) fn output_transform(
                 continue;
             }
             let orow = &mut out[y * ow..(y + 1) * ow];
-            let mut pairs = orow.chunks_exact_mut(2);
-            for (pair, (&av, &bv)) in (&mut pairs).zip(a.iter().zip(b)) {
-                pair[0] = av;
-                pair[1] = bv;
-            }
-            if let [last] = pairs.into_remainder() {
-                *last = a[cc.tw - 1];
-            }
+            interleave(a, b, orow);
         }
     }
 }
@@ -248,19 +303,21 @@ pub(crate) fn grad_out_transform(
             (2 * ty + 1, &mut eb[seg.clone()], &mut ob[seg.clone()]),
         ] {
             // Every column is written (no fills: at these lengths they become memset calls).
-            let row = if r < oh { &dy[r * ow..(r + 1) * ow] } else { &[][..] };
+            let row = if r < oh {
+                &dy[r * ow..(r + 1) * ow]
+            } else {
+                &[][..]
+            };
             let pairs = row.len() / 2;
-            for ((ev, ov), pair) in e.iter_mut().zip(o.iter_mut()).zip(row.chunks_exact(2)) {
-                *ev = pair[0];
-                *ov = pair[1];
-            }
+            deinterleave(row, e, o);
             for t in pairs..s {
                 e[t] = if 2 * t < row.len() { row[2 * t] } else { 0.0 };
                 o[t] = 0.0;
             }
         }
     }
-    let [d0, d1, d2, d3, d4, d5, d6, d7, d8, d9, d10, d11, d12, d13, d14, d15] = planes_mut(d, base, plane, n);
+    let [d0, d1, d2, d3, d4, d5, d6, d7, d8, d9, d10, d11, d12, d13, d14, d15] =
+        planes_mut(d, base, plane, n);
     let (ea, oa, eb, ob) = (&ea[..n], &oa[..n], &eb[..n], &ob[..n]);
     // A down the rows gives, for the even and the odd column, (a, a + b, a - b, -b); then A
     // across each of those four rows.

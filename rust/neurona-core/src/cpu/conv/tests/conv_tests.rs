@@ -82,6 +82,17 @@ const CASES: &[(
         false,
     ),
     ([17, 8, 6, 5], [8, 8, 3, 3], (1, 1), (1, 1), (1, 1), 1, true),
+    // Rows wide enough for the blocked (de)interleaving in the transforms, plus a remainder.
+    ([2, 8, 9, 21], [8, 8, 3, 3], (1, 1), (1, 1), (1, 1), 1, true),
+    (
+        [2, 10, 7, 36],
+        [9, 10, 3, 3],
+        (1, 1),
+        (0, 0),
+        (1, 1),
+        1,
+        true,
+    ),
 ];
 
 fn geom(i: usize) -> (Conv2dGeom, bool) {
@@ -264,7 +275,7 @@ fn conv_backward_matches_finite_differences() {
     // Each output moves by about eps * |weight| per step, and f32 rounds it to ~1e-7 of its
     // size; the tolerance below is far above that noise and far below a wrong gradient.
     let eps = 1e-2f32;
-    for i in [0usize, 2, 3, 5, 8, 11, 14, 15] {
+    for i in [0usize, 2, 3, 5, 8, 11, 14, 15, 17, 18] {
         let (g, bias) = geom(i);
         let mut d = data(&g, bias, 200 + i as u64);
         let (gi, gw, gb) = backward(&g, &d);
