@@ -357,10 +357,13 @@ fn conv_is_bitwise_identical_across_thread_counts() {
 
 #[test]
 fn conv_empty_batch_gives_empty_output_and_zero_weight_grad() {
-    let g = Conv2dGeom::new([0, 2, 5, 5], [3, 2, 3, 3], Some(3), Conv2dParams::default()).unwrap();
-    let d = data(&g, true, 9);
-    assert!(forward(&g, &d).is_empty());
-    let (gi, gw, gb) = backward(&g, &d);
-    assert!(gi.is_empty());
-    assert!(gw.iter().chain(&gb).all(|&v| v == 0.0));
+    // The im2col path and the Winograd path (3x3, stride 1, >= 8 channels).
+    for (input, weight) in [([0, 2, 5, 5], [3, 2, 3, 3]), ([0, 8, 5, 5], [8, 8, 3, 3])] {
+        let g = Conv2dGeom::new(input, weight, Some(weight[0]), Conv2dParams::default()).unwrap();
+        let d = data(&g, true, 9);
+        assert!(forward(&g, &d).is_empty());
+        let (gi, gw, gb) = backward(&g, &d);
+        assert!(gi.is_empty());
+        assert!(gw.iter().chain(&gb).all(|&v| v == 0.0));
+    }
 }
