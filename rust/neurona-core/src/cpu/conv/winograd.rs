@@ -15,7 +15,7 @@ use super::dot_gemm::gemm_abt_acc;
 use super::params::Conv2dGeom;
 use super::simd::avx2_variant;
 use super::winograd_transforms::{
-    grad_out_transform, grad_scratch_len, input_scratch_len, input_transform, output_scratch_len,
+    grad_out_transform, grad_scratch_len, input_padded_len, input_scratch_len, input_transform, output_scratch_len,
     output_transform, weight_grad_tile, weight_tile, ChunkCols,
 };
 use crate::cpu::gemm::{sgemm_batched, Epilogue, MatMut, MatRef};
@@ -110,7 +110,7 @@ fn scratch(p: &Problem, rows_per_chunk: usize) -> Scratch {
         .max(grad_scratch_len(cols));
     Scratch {
         rows: vec![0.0; rows],
-        padded: vec![0.0; 4 * (2 * p.tw + 2)],
+        padded: vec![0.0; input_padded_len(cols)],
         v: vec![0.0; 16 * p.c_in * cols],
         m: vec![0.0; 16 * p.c_out * cols],
     }

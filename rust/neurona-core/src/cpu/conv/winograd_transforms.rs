@@ -42,17 +42,53 @@ fn planes(buf: &[f32], base: usize, plane: usize, len: usize) -> [&[f32]; 16] {
     std::array::from_fn(|xi| &buf[base + xi * plane..base + xi * plane + len])
 }
 
-/// Scratch floats `input_transform` needs for chunks of up to `cols` columns (besides its four
-/// padded rows).
+/// Scratch floats `input_transform` needs for chunks of up to `cols` columns (besides its
+/// `padded` rows).
 pub(crate) fn input_scratch_len(cols: usize) -> usize {
     8 * (cols + 1)
 }
 
+/// Floats of the persistent `padded` buffer of `input_transform` for chunks of up to `cols`
+/// columns: four arrays (even/odd padded rows, even/odd columns) of up to `2 * nr` rows.
+pub(crate) fn input_padded_len(cols: usize) -> usize {
+    8 * cols
+}
+
+/// Splits one input row (or a zero row when `src` is None) into the even and odd columns of
+/// its padded version, `pad_w` zeros on the left. Only the positions that hold input are
+/// written, the same ones for every row, so the padding columns stay zero once zeroed.
+#[inline(always)]
+fn split_row(src: Option<&[f32]>, pad_w: usize, ce: &mut [f32], co: &mut [f32]) {
+    let Some(r) = src else {
+        ce.fill(0.0);
+        co.fill(0.0);
+        return;
+    };
+    let (w, half) = (r.len(), r.len() / 2);
+    if pad_w % 2 == 0 {
+        // Padded column 2k is input column 2k - pad_w: pairs land at k = m + pad_w / 2.
+        let off = pad_w / 2;
+        deinterleave(r, &mut ce[off..], &mut co[off..]);
+        if w % 2 == 1 {
+            ce[off + half] = r[w - 1];
+        }
+    } else {
+        // pad_w == 1: input pair (2m, 2m + 1) is padded columns (2m + 1, 2m + 2).
+        deinterleave(r, &mut co[..], &mut ce[1..]);
+        if w % 2 == 1 {
+            co[half] = r[w - 1];
+        }
+    }
+}
+
 /// Input transform `B^T d B` of one channel for a chunk: `row(rr)` gives the offset in `x` of
 /// tile row `rr`'s plane (`h x w`, padded by `pad` zeros) and its tile-row index. Writes
-/// `v[base + xi * plane + col]`. `padded` holds four rows of `2 * tw + 2` floats whose first
-/// `pad_w` and last columns are zero (they are never written here, so they stay zero between
-/// calls, and no small fills are needed).
+/// `v[base + xi * plane + col]`.
+///
+/// Each input row is split into even and odd columns once (`padded`, see
+/// `input_padded_len`; zeroed once by the caller and kept between calls), stored by row parity
+/// so that the 4 rows of tile row `rr` are slots `rr` and `rr + 1` of the even- and odd-row
+/// arrays: `B^T` down the columns is then one long loop per run of consecutive tile rows.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 pub(crate) fn input_transform(
@@ -68,55 +104,50 @@ pub(crate) fn input_transform(
     plane: usize,
 ) {
     let (n, s) = (cc.cols(), cc.stride());
-    let wp = 2 * cc.tw + 2;
-    let (eo, rbuf) = (&mut scratch[..8 * (n + 1)], &mut padded[..4 * wp]);
+    let eo = &mut scratch[..8 * (n + 1)];
     let mut eo_it = eo.chunks_exact_mut(n + 1);
     let mut eo: [&mut [f32]; 8] = std::array::from_fn(|_| eo_it.next().expect("8 rows"));
-    let mut r_it = rbuf.chunks_exact_mut(wp);
-    let mut r: [&mut [f32]; 4] = std::array::from_fn(|_| r_it.next().expect("4 rows"));
-    let in_w = wp.min(pad_w + w) - pad_w;
-    for rr in 0..cc.nr {
-        let (x0, ty) = row(rr);
-        let x = &x[x0..x0 + h * w];
-        let y = |k: usize| {
-            let yy = 2 * ty + k;
-            (yy >= pad_h && yy - pad_h < h).then(|| &x[(yy - pad_h) * w..(yy - pad_h) * w + in_w])
+    let slots = 2 * n;
+    let mut p_it = padded[..4 * slots].chunks_exact_mut(slots);
+    // [even rows, odd rows] x [even columns, odd columns].
+    let [ce0, co0, ce1, co1]: [&mut [f32]; 4] = std::array::from_fn(|_| p_it.next().expect("4 arrays"));
+    let (mut a, mut seg) = (0, 0);
+    while a < cc.nr {
+        // A run of tile rows of one sample with consecutive indices.
+        let (x0, ty0) = row(a);
+        let mut b = a + 1;
+        while b < cc.nr && row(b) == (x0, ty0 + (b - a)) {
+            b += 1;
+        }
+        let input_row = |pr: usize| {
+            (pr >= pad_h && pr - pad_h < h).then(|| &x[x0 + (pr - pad_h) * w..x0 + (pr - pad_h + 1) * w])
         };
-        let d: [Option<&[f32]>; 4] = std::array::from_fn(y);
-        // B^T down the columns, on padded rows: (d0 - d2, d1 + d2, d2 - d1, d1 - d3).
-        for (i, ri) in r.iter_mut().enumerate() {
-            let out = &mut ri[pad_w..pad_w + in_w];
-            let (a, b, add) = match i {
-                0 => (d[0], d[2], false),
-                1 => (d[1], d[2], true),
-                2 => (d[2], d[1], false),
-                _ => (d[1], d[3], false),
-            };
-            // out = a - b, or a + b for row 1; a missing row is zero padding.
-            match (a, b) {
-                (Some(a), Some(b)) if add => out
-                    .iter_mut()
-                    .zip(a.iter().zip(b))
-                    .for_each(|(o, (x, y))| *o = x + y),
-                (Some(a), Some(b)) => out
-                    .iter_mut()
-                    .zip(a.iter().zip(b))
-                    .for_each(|(o, (x, y))| *o = x - y),
-                (Some(a), None) => out.copy_from_slice(a),
-                (None, Some(b)) if add => out.copy_from_slice(b),
-                (None, Some(b)) => out.iter_mut().zip(b).for_each(|(o, y)| *o = -y),
-                (None, None) => out.fill(0.0),
+        for q in 0..=b - a {
+            let slot = (a + seg + q) * s..(a + seg + q + 1) * s;
+            let pr = 2 * (ty0 + q);
+            split_row(input_row(pr), pad_w, &mut ce0[slot.clone()], &mut co0[slot.clone()]);
+            split_row(input_row(pr + 1), pad_w, &mut ce1[slot.clone()], &mut co1[slot]);
+        }
+        // B^T down the columns: (d0 - d2, d1 + d2, d2 - d1, d1 - d3), where for tile row rr
+        // d0, d1 are slot rr of the even/odd-row arrays and d2, d3 slot rr + 1.
+        let (lo, len, off) = (a * s, (b - a) * s, (a + seg) * s);
+        for (c, (ev, od)) in [(&*ce0, &*ce1), (&*co0, &*co1)].into_iter().enumerate() {
+            let (d0, d2) = (&ev[off..off + len], &ev[off + s..off + s + len]);
+            let (d1, d3) = (&od[off..off + len], &od[off + s..off + s + len]);
+            let (e01, e23) = eo[4 * c..4 * c + 4].split_at_mut(2);
+            let (e0, e1) = e01.split_at_mut(1);
+            let (e2, e3) = e23.split_at_mut(1);
+            let (e0, e1) = (&mut e0[0][lo..lo + len], &mut e1[0][lo..lo + len]);
+            let (e2, e3) = (&mut e2[0][lo..lo + len], &mut e3[0][lo..lo + len]);
+            for t in 0..len {
+                e0[t] = d0[t] - d2[t];
+                e1[t] = d1[t] + d2[t];
+                e2[t] = d2[t] - d1[t];
+                e3[t] = d1[t] - d3[t];
             }
         }
-        // Split each padded row into even and odd columns at this tile row's place.
-        for (i, ri) in r.iter().enumerate() {
-            let (lo, hi) = eo.split_at_mut(4);
-            let (e, o) = (
-                &mut lo[i][rr * s..rr * s + s],
-                &mut hi[i][rr * s..rr * s + s],
-            );
-            deinterleave(ri, e, o);
-        }
+        a = b;
+        seg += 1;
     }
     for e in eo.iter_mut() {
         e[n] = 0.0;
