@@ -169,33 +169,33 @@ pub(crate) fn input_transform(
     }
 }
 
-/// `e[k] = src[2k]`, `o[k] = src[2k + 1]` for the pairs in `src`. Blocks of a fixed size let
-/// the compiler turn the strided accesses into shuffles.
+/// `e[k] = src[2k]`, `o[k] = src[2k + 1]` for the pairs in `src` (as many as `e` and `o`
+/// hold). Blocks of a fixed size let the compiler turn the strided accesses into shuffles.
 #[inline(always)]
 fn deinterleave(src: &[f32], e: &mut [f32], o: &mut [f32]) {
-    let full = (src.len() / 16).min(e.len() / 8).min(o.len() / 8);
-    for ((ec, oc), sc) in e
-        .chunks_exact_mut(8)
-        .zip(o.chunks_exact_mut(8))
-        .zip(src.chunks_exact(16))
-        .take(full)
-    {
-        let sc: &[f32; 16] = sc.try_into().expect("16 floats");
-        let (ec, oc): (&mut [f32; 8], &mut [f32; 8]) =
-            (ec.try_into().expect("8"), oc.try_into().expect("8"));
-        for k in 0..8 {
-            ec[k] = sc[2 * k];
-            oc[k] = sc[2 * k + 1];
-        }
+    let pairs = (src.len() / 2).min(e.len()).min(o.len());
+    let mut k = 0;
+    while k + 8 <= pairs {
+        deinterleave_block::<8, 16>(&src[2 * k..2 * k + 16], &mut e[k..k + 8], &mut o[k..k + 8]);
+        k += 8;
     }
-    let done = 8 * full;
-    for ((ev, ov), pair) in e[done..]
-        .iter_mut()
-        .zip(o[done..].iter_mut())
-        .zip(src[2 * done..].chunks_exact(2))
-    {
-        *ev = pair[0];
-        *ov = pair[1];
+    if k + 4 <= pairs {
+        deinterleave_block::<4, 8>(&src[2 * k..2 * k + 8], &mut e[k..k + 4], &mut o[k..k + 4]);
+        k += 4;
+    }
+    for k in k..pairs {
+        e[k] = src[2 * k];
+        o[k] = src[2 * k + 1];
+    }
+}
+
+#[inline(always)]
+fn deinterleave_block<const N: usize, const N2: usize>(src: &[f32], e: &mut [f32], o: &mut [f32]) {
+    let src: &[f32; N2] = src.try_into().expect("2N floats");
+    let (e, o): (&mut [f32; N], &mut [f32; N]) = (e.try_into().expect("N"), o.try_into().expect("N"));
+    for k in 0..N {
+        e[k] = src[2 * k];
+        o[k] = src[2 * k + 1];
     }
 }
 
