@@ -1,9 +1,11 @@
 //! The `neurona._core` extension module: thin PyO3 bindings over neurona-core. They convert
 //! and check arguments, release the GIL, call the core, and turn errors into exceptions.
 
+mod conv_bindings;
 mod errors;
 mod functions;
 mod numpy_bridge;
+mod optim_bindings;
 mod py_tensor;
 
 use pyo3::prelude::*;
@@ -40,5 +42,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     ] {
         m.add_function(f)?;
     }
+    conv_bindings::register(m)?;
+    optim_bindings::register(m)?;
     Ok(())
 }

@@ -99,7 +99,16 @@ pub(super) fn blocking_for(c: Caches, mr: usize, nr: usize) -> Blocking {
 }
 
 pub(super) fn blocking(mr: usize, nr: usize) -> Blocking {
-    blocking_for(caches(), mr, nr)
+    let mut b = blocking_for(caches(), mr, nr);
+    if let Ok(v) = std::env::var("TUNE_BLK") {
+        let x: Vec<usize> = v.split(',').map(|s| s.parse().unwrap()).collect();
+        b = Blocking {
+            mc: x[0],
+            kc: x[1],
+            nc: x[2],
+        };
+    }
+    b
 }
 
 #[cfg(test)]

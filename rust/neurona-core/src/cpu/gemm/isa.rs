@@ -38,7 +38,13 @@ pub(super) fn kernels(isa: Isa) -> Option<&'static KernelSet> {
             Some(&super::kernel_avx2::KERNELS)
         }
         #[cfg(target_arch = "x86_64")]
-        Isa::Avx512 if is_x86_feature_detected!("avx512f") => Some(&super::kernel_avx512::KERNELS),
+        Isa::Avx512
+            if is_x86_feature_detected!("avx512f")
+                && is_x86_feature_detected!("avx2")
+                && is_x86_feature_detected!("fma") =>
+        {
+            Some(&super::kernel_avx512::KERNELS)
+        }
         #[cfg(target_arch = "aarch64")]
         Isa::Neon if std::arch::is_aarch64_feature_detected!("neon") => {
             Some(&super::kernel_neon::KERNELS)

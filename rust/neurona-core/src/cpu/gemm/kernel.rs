@@ -154,17 +154,18 @@ unsafe fn edge_tile<K: MicroKernel>(
     }
 }
 
-/// Instantiates packing and the macro-kernel for one micro-kernel type inside functions
-/// compiled with the given target features, and defines `KERNELS` from them.
+/// Instantiates packing (`$pack`, generic over the panel width) and the macro-kernel for one
+/// micro-kernel type inside functions compiled with the given target features, and defines
+/// `KERNELS` from them.
 macro_rules! define_kernel_set {
-    ($name:literal, $kernel:ty, $mr:expr, $nr:expr $(, $feat:literal)?) => {
+    ($name:literal, $kernel:ty, $mr:expr, $nr:expr, $pack:ident $(, $feat:literal)?) => {
         $(#[target_feature(enable = $feat)])?
         unsafe fn pack_a(p: &$crate::cpu::gemm::kernel::PackArgs, dst: *mut f32) {
-            $crate::cpu::gemm::pack::pack_panels::<{ $mr }>(p, dst)
+            $pack::<{ $mr }>(p, dst)
         }
         $(#[target_feature(enable = $feat)])?
         unsafe fn pack_b(p: &$crate::cpu::gemm::kernel::PackArgs, dst: *mut f32) {
-            $crate::cpu::gemm::pack::pack_panels::<{ $nr }>(p, dst)
+            $pack::<{ $nr }>(p, dst)
         }
         $(#[target_feature(enable = $feat)])?
         unsafe fn macro_kernel(m: &$crate::cpu::gemm::kernel::MacroArgs) {

@@ -2,6 +2,7 @@
 //! columns), 2 ymm for the B row and 1 for the broadcast A value, out of 16 registers.
 
 use super::kernel::{define_kernel_set, MicroKernel, Update};
+use super::pack_x86::pack_panels_avx2;
 use std::arch::x86_64::*;
 
 const MR: usize = 6;
@@ -55,4 +56,4 @@ unsafe fn tile_6x16(kc: usize, a: *const f32, b: *const f32, c: *mut f32, rs_c: 
     }
 }
 
-define_kernel_set!("avx2", Avx2, MR, NR, "avx2,fma");
+define_kernel_set!("avx2", Avx2, MR, NR, pack_panels_avx2, "avx2,fma");

@@ -2,6 +2,7 @@
 //! columns), 2 zmm for the B row and broadcasts folded into the FMAs, out of 32 registers.
 
 use super::kernel::{define_kernel_set, MicroKernel, Update};
+use super::pack_x86::pack_panels_avx2;
 use std::arch::x86_64::*;
 
 const MR: usize = 12;
@@ -62,4 +63,11 @@ unsafe fn tile_12x32(
     }
 }
 
-define_kernel_set!("avx512", Avx512, MR, NR, "avx512f");
+define_kernel_set!(
+    "avx512",
+    Avx512,
+    MR,
+    NR,
+    pack_panels_avx2,
+    "avx512f,avx2,fma"
+);

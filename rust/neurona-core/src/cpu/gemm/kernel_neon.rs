@@ -3,6 +3,7 @@
 //! the default there. Compiled only on aarch64.
 
 use super::kernel::{define_kernel_set, MicroKernel, Update};
+use super::pack::pack_panels;
 use std::arch::aarch64::*;
 
 const MR: usize = 8;
@@ -57,4 +58,4 @@ unsafe fn tile_8x12(kc: usize, a: *const f32, b: *const f32, c: *mut f32, rs_c: 
     }
 }
 
-define_kernel_set!("neon", Neon, MR, NR, "neon");
+define_kernel_set!("neon", Neon, MR, NR, pack_panels, "neon");

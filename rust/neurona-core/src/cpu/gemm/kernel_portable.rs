@@ -3,6 +3,7 @@
 //! second independent implementation in the tests.
 
 use super::kernel::{define_kernel_set, MicroKernel, Update};
+use super::pack::pack_panels;
 
 const MR: usize = 4;
 const NR: usize = 8;
@@ -45,4 +46,4 @@ impl MicroKernel for Portable {
     }
 }
 
-define_kernel_set!("portable", Portable, MR, NR);
+define_kernel_set!("portable", Portable, MR, NR, pack_panels);

@@ -21,6 +21,8 @@ mod kernel_avx512;
 mod kernel_neon;
 mod kernel_portable;
 mod pack;
+#[cfg(target_arch = "x86_64")]
+mod pack_x86;
 mod validate;
 
 #[cfg(test)]

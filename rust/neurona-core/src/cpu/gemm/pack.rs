@@ -68,7 +68,7 @@ unsafe fn pack_transposed<const W: usize>(
 
 /// Any strides, `w <= W` live rows, the rest of the panel zero.
 #[inline(always)]
-unsafe fn pack_general<const W: usize>(
+pub(super) unsafe fn pack_general<const W: usize>(
     src: *const f32,
     w: usize,
     kc: usize,
