@@ -38,9 +38,11 @@ def tensor(data, dtype=None, device=None, requires_grad=False) -> Tensor:
     target = as_dtype(dtype).numpy if dtype is not None else _np_dtype_for(arr)
     arr = np.array(arr, dtype=target, copy=True, order="C")
     t = _wrap(_core.from_numpy(arr))
+    if device is not None:
+        t = t.to(device)  # before requires_grad, so the result is a leaf on that device
     if requires_grad:
         t.requires_grad_(True)
-    return t.to(device) if device is not None else t
+    return t
 
 
 def from_numpy(arr: np.ndarray) -> Tensor:

@@ -197,7 +197,7 @@ class Tensor:
         return self._c.item()
 
     def tolist(self):
-        return self._c.detach().numpy().tolist()
+        return self._c.detach().to_device("cpu").numpy().tolist()
 
     def __float__(self) -> float:
         return float(self.item())
@@ -255,7 +255,7 @@ class Tensor:
 
     # ----- printing -------------------------------------------------------------------
     def __repr__(self) -> str:
-        arr = self._c.detach().numpy()
+        arr = self._c.detach().to_device("cpu").numpy()
         if arr.dtype == np.float32:
             finite = arr[np.isfinite(arr)]
             integral = finite.size == 0 or bool(np.all(finite == np.round(finite)))

@@ -1,6 +1,7 @@
 //! The `neurona._core` extension module: thin PyO3 bindings over neurona-core. They convert
 //! and check arguments, release the GIL, call the core, and turn errors into exceptions.
 
+mod cuda_bindings;
 mod errors;
 mod functions;
 mod numpy_bridge;
@@ -34,11 +35,10 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
         wrap_pyfunction!(get_num_threads, m)?,
         wrap_pyfunction!(set_grad_enabled, m)?,
         wrap_pyfunction!(is_grad_enabled, m)?,
-        wrap_pyfunction!(cuda_is_available, m)?,
-        wrap_pyfunction!(cuda_device_count, m)?,
         wrap_pyfunction!(isa_name, m)?,
     ] {
         m.add_function(f)?;
     }
+    cuda_bindings::register(m)?;
     Ok(())
 }

@@ -8,6 +8,9 @@ use crate::Result;
 impl Tensor {
     pub fn log_softmax(&self, axis: isize) -> Result<Tensor> {
         let ax = normalize_axis(axis, self.ndim(), "log_softmax")? as isize;
+        if self.device().is_cuda() {
+            return crate::cuda::ops::softmax(self, ax as usize, true);
+        }
         let shift = self.detach().max(&[ax], true)?;
         let z = self.sub(&shift)?;
         let lse = z.exp()?.sum(&[ax], true)?.log()?;
@@ -16,6 +19,9 @@ impl Tensor {
 
     pub fn softmax(&self, axis: isize) -> Result<Tensor> {
         let ax = normalize_axis(axis, self.ndim(), "softmax")? as isize;
+        if self.device().is_cuda() {
+            return crate::cuda::ops::softmax(self, ax as usize, false);
+        }
         let shift = self.detach().max(&[ax], true)?;
         let e = self.sub(&shift)?.exp()?;
         e.div(&e.sum(&[ax], true)?)
