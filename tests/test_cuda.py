@@ -28,7 +28,7 @@ def close(gpu, cpu, rtol=RTOL, atol=ATOL):
     assert gpu.device == "cuda:0", gpu.device
     assert tuple(gpu.shape) == tuple(cpu.shape)
     assert gpu.dtype == cpu.dtype
-    np.testing.assert_allclose(gpu.cpu().numpy(), cpu.numpy(), rtol=rtol, atol=atol)
+    np.testing.assert_allclose(gpu.detach().cpu().numpy(), cpu.detach().numpy(), rtol=rtol, atol=atol)
 
 
 def pair(arr, requires_grad=False):
@@ -51,6 +51,12 @@ def test_device_queries():
     assert neurona.cuda.get_device_name("cuda:0") == name
     assert neurona.backends.cuda.is_built()
     neurona.cuda.synchronize()
+
+
+def test_every_kernel_module_compiles():
+    compiled = dict(_core.cuda_compile_kernels())
+    assert set(compiled) == {"elementwise.cu", "reduce.cu", "softmax.cu", "random.cu", "optim.cu", "loss.cu"}
+    assert all(size > 1000 for size in compiled.values())
 
 
 @pytest.mark.parametrize("dtype", ["float32", "int64", "bool"])

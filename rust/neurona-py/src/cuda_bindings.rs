@@ -41,6 +41,13 @@ pub fn cuda_add_library_dirs(dirs: Vec<String>) {
     neurona_core::cuda::add_library_dirs(&dirs)
 }
 
+/// Compiles every CUDA kernel module with NVRTC (no GPU needed) and returns (name, PTX bytes)
+/// for each: a check that the kernel sources and the NVRTC library work here.
+#[pyfunction]
+pub fn cuda_compile_kernels(py: Python<'_>) -> PyResult<Vec<(String, usize)>> {
+    run(py, neurona_core::cuda::compile_kernels)
+}
+
 #[pyfunction]
 pub fn set_allow_tf32(on: bool) {
     neurona_core::cuda::set_allow_tf32(on)
@@ -92,17 +99,39 @@ pub fn cuda_sgd_step(
     nesterov: bool,
     maximize: bool,
 ) -> PyResult<()> {
-    let (p, g, b) = (param.inner.clone(), grad.inner.clone(), buf.map(|b| b.inner.clone()));
+    let (p, g, b) = (
+        param.inner.clone(),
+        grad.inner.clone(),
+        buf.map(|b| b.inner.clone()),
+    );
     run(py, move || {
         #[cfg(feature = "cuda")]
         {
             use neurona_core::cuda::ops::optim::{sgd, Sgd};
-            let o = Sgd { lr, momentum, dampening, weight_decay, nesterov, maximize };
+            let o = Sgd {
+                lr,
+                momentum,
+                dampening,
+                weight_decay,
+                nesterov,
+                maximize,
+            };
             sgd(&p, &g, b.as_ref(), first, &o)
         }
         #[cfg(not(feature = "cuda"))]
         {
-            let _ = (p, g, b, first, lr, momentum, dampening, weight_decay, nesterov, maximize);
+            let _ = (
+                p,
+                g,
+                b,
+                first,
+                lr,
+                momentum,
+                dampening,
+                weight_decay,
+                nesterov,
+                maximize,
+            );
             Err(neurona_core::cuda::not_compiled())
         }
     })
@@ -140,7 +169,16 @@ pub fn cuda_adam_step(
         #[cfg(feature = "cuda")]
         {
             use neurona_core::cuda::ops::optim::{adam, Adam};
-            let o = Adam { lr, beta1, beta2, eps, weight_decay, decoupled, amsgrad, maximize };
+            let o = Adam {
+                lr,
+                beta1,
+                beta2,
+                eps,
+                weight_decay,
+                decoupled,
+                amsgrad,
+                maximize,
+            };
             adam(&p, &g, &m, &v, vmax.as_ref(), step, &o)
         }
         #[cfg(not(feature = "cuda"))]
@@ -169,13 +207,24 @@ pub fn cuda_rmsprop_step(
     momentum: f32,
     maximize: bool,
 ) -> PyResult<()> {
-    let (p, g, v) = (param.inner.clone(), grad.inner.clone(), square_avg.inner.clone());
+    let (p, g, v) = (
+        param.inner.clone(),
+        grad.inner.clone(),
+        square_avg.inner.clone(),
+    );
     let b = buf.map(|b| b.inner.clone());
     run(py, move || {
         #[cfg(feature = "cuda")]
         {
             use neurona_core::cuda::ops::optim::{rmsprop, RmsProp};
-            let o = RmsProp { lr, alpha, eps, weight_decay, momentum, maximize };
+            let o = RmsProp {
+                lr,
+                alpha,
+                eps,
+                weight_decay,
+                momentum,
+                maximize,
+            };
             rmsprop(&p, &g, &v, b.as_ref(), &o)
         }
         #[cfg(not(feature = "cuda"))]
@@ -202,12 +251,22 @@ pub fn cuda_adagrad_step(
     weight_decay: f32,
     maximize: bool,
 ) -> PyResult<()> {
-    let (p, g, s) = (param.inner.clone(), grad.inner.clone(), state_sum.inner.clone());
+    let (p, g, s) = (
+        param.inner.clone(),
+        grad.inner.clone(),
+        state_sum.inner.clone(),
+    );
     run(py, move || {
         #[cfg(feature = "cuda")]
         {
             use neurona_core::cuda::ops::optim::{adagrad, Adagrad};
-            let o = Adagrad { lr, lr_decay, eps, weight_decay, maximize };
+            let o = Adagrad {
+                lr,
+                lr_decay,
+                eps,
+                weight_decay,
+                maximize,
+            };
             adagrad(&p, &g, &s, step, &o)
         }
         #[cfg(not(feature = "cuda"))]
@@ -231,6 +290,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
         wrap_pyfunction!(cuda_device_name, m)?,
         wrap_pyfunction!(cuda_synchronize, m)?,
         wrap_pyfunction!(cuda_add_library_dirs, m)?,
+        wrap_pyfunction!(cuda_compile_kernels, m)?,
         wrap_pyfunction!(set_allow_tf32, m)?,
         wrap_pyfunction!(get_allow_tf32, m)?,
         wrap_pyfunction!(cuda_cross_entropy, m)?,

@@ -47,6 +47,11 @@ pub fn check_device(_ordinal: usize) -> Result<()> {
 /// Adds folders to search for the CUDA libraries; nothing to search for here.
 pub fn add_library_dirs(_dirs: &[String]) {}
 
+/// Compiles the CUDA kernel sources with NVRTC; there are none here.
+pub fn compile_kernels() -> Result<Vec<(String, usize)>> {
+    Err(not_compiled())
+}
+
 /// Waits for queued GPU work; nothing to wait for here.
 pub fn synchronize(_ordinal: usize) -> Result<()> {
     Err(not_compiled())

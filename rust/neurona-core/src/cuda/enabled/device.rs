@@ -111,7 +111,12 @@ pub fn gpu(ordinal: usize) -> Result<Arc<Gpu>> {
         let ctx = CudaContext::new(ordinal).map_err(|e| driver_error("cuCtxRetain", e))?;
         // SAFETY: every buffer of this context is used on `stream` only (see the module doc).
         unsafe { ctx.disable_event_tracking() };
-        let stream = ctx.default_stream();
+        // An owned stream rather than the legacy default one: frees and copies then name
+        // their context through the stream, whichever thread runs them, and neurona's work
+        // does not serialise with other libraries' default-stream work.
+        let stream = ctx
+            .new_stream()
+            .map_err(|e| driver_error("cuStreamCreate", e))?;
         Ok(Arc::new(Gpu {
             ctx,
             stream,

@@ -14,6 +14,7 @@ mod storage;
 mod transfer;
 
 pub use device::{check_device, device_count, device_name, is_available, synchronize};
+pub use kernels::compile_all as compile_kernels;
 pub use libs::add_library_dirs;
 pub use storage::CudaStorage;
 pub use transfer::to_device;

@@ -225,10 +225,3 @@ COPY(copy_bool, u8)
 extern "C" __global__ void fill_f32(float* out, i64 n, float v) {
     GRID_LOOP(i, n) { out[i] = v; }
 }
-
-extern "C" __global__ void relu_inplace_f32(float* x, i64 n) {
-    GRID_LOOP(i, n) {
-        const float v = x[i];
-        x[i] = v > 0.f ? v : 0.f;
-    }
-}

@@ -35,6 +35,16 @@ fn source(m: Module) -> (&'static str, &'static str) {
     }
 }
 
+/// Compiles every module (no GPU needed: NVRTC only), returning each one's name and PTX size:
+/// a check that the CUDA sources and the NVRTC library work on this machine.
+pub fn compile_all() -> Result<Vec<(String, usize)>> {
+    use Module::*;
+    [Elementwise, Reduce, Softmax, Random, Optim, Loss]
+        .into_iter()
+        .map(|m| Ok((source(m).0.to_string(), compile(m)?.to_src().len())))
+        .collect()
+}
+
 /// Compiles module `m` to PTX (for the default virtual architecture, which the driver JIT
 /// compiles for the actual GPU).
 pub fn compile(m: Module) -> Result<Ptx> {
