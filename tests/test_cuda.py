@@ -548,6 +548,40 @@ def _train(device, steps=60):
     return np.array(losses)
 
 
+def _train_module(device, opt_name, steps=25):
+    """A small nn.Module trained with a neurona.optim optimizer and cross-entropy."""
+    neurona.manual_seed(0)
+    model = neurona.nn.Sequential(neurona.nn.Linear(10, 32), neurona.nn.ReLU(), neurona.nn.Linear(32, 3))
+    model.to(device)
+    kwargs = {"SGD": {"lr": 0.1, "momentum": 0.9, "nesterov": True, "weight_decay": 1e-3},
+              "Adam": {"lr": 1e-2, "weight_decay": 1e-3},
+              "AdamW": {"lr": 1e-2, "weight_decay": 1e-2, "amsgrad": True},
+              "RMSprop": {"lr": 1e-3, "momentum": 0.5},
+              "Adagrad": {"lr": 0.05, "lr_decay": 0.01}}[opt_name]
+    opt = getattr(neurona.optim, opt_name)(model.parameters(), **kwargs)
+    r = rng(11)
+    x = neurona.tensor(r.standard_normal((64, 10)).astype(np.float32)).to(device)
+    y = neurona.tensor(r.integers(0, 3, size=64)).to(device)
+    losses = []
+    for _ in range(steps):
+        opt.zero_grad()
+        loss = neurona.nn.functional.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    return np.array(losses), [p.detach().cpu().numpy() for p in model.parameters()]
+
+
+@pytest.mark.parametrize("opt_name", ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad"])
+def test_optimizers_and_cross_entropy_train_a_module_like_the_cpu(opt_name):
+    cpu_losses, cpu_params = _train_module("cpu", opt_name)
+    gpu_losses, gpu_params = _train_module("cuda", opt_name)
+    assert cpu_losses[-1] < cpu_losses[0]
+    np.testing.assert_allclose(gpu_losses, cpu_losses, rtol=1e-3, atol=1e-5)
+    for g, c in zip(gpu_params, cpu_params):
+        np.testing.assert_allclose(g, c, rtol=1e-3, atol=1e-5)
+
+
 def test_training_on_the_gpu_follows_the_cpu_loss_curve():
     cpu, gpu = _train("cpu"), _train("cuda")
     assert cpu[-1] < 0.5 * cpu[0]  # it learns

@@ -137,5 +137,5 @@ pub fn is_grad_enabled() -> bool {
 
 #[pyfunction]
 pub fn isa_name() -> &'static str {
-    "naive"
+    neurona_core::cpu::gemm::isa_name()
 }

@@ -1,10 +1,12 @@
 //! The `neurona._core` extension module: thin PyO3 bindings over neurona-core. They convert
 //! and check arguments, release the GIL, call the core, and turn errors into exceptions.
 
+mod conv_bindings;
 mod cuda_bindings;
 mod errors;
 mod functions;
 mod numpy_bridge;
+mod optim_bindings;
 mod py_tensor;
 
 use pyo3::prelude::*;
@@ -39,6 +41,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     ] {
         m.add_function(f)?;
     }
+    conv_bindings::register(m)?;
+    optim_bindings::register(m)?;
     cuda_bindings::register(m)?;
     Ok(())
 }

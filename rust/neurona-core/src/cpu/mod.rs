@@ -4,4 +4,6 @@
 
 pub mod conv;
 pub mod gemm;
+pub mod loss;
 pub mod optim;
+pub mod softmax;

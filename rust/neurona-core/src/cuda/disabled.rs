@@ -68,6 +68,7 @@ pub fn to_device(t: &Tensor, device: Device) -> Result<Tensor> {
 /// Stubs of the GPU kernels; see the module doc.
 pub mod ops {
     use super::not_compiled;
+    use crate::cpu::optim::{Adagrad, Adam, RmsProp, Sgd};
     use crate::ops::binary::BinaryOp;
     use crate::ops::compare::CmpOp;
     use crate::ops::unary::Unary;
@@ -133,6 +134,48 @@ pub mod ops {
         Err(not_compiled())
     }
     pub fn dropout(_x: &Tensor, _p: f32) -> Result<Tensor> {
+        Err(not_compiled())
+    }
+    pub fn cross_entropy(_x: &Tensor, _t: &Tensor, _ignore_index: i64) -> Result<Tensor> {
+        Err(not_compiled())
+    }
+    pub fn sgd_step(
+        _c: &Sgd,
+        _t: u64,
+        _p: &Tensor,
+        _g: &Tensor,
+        _b: Option<&Tensor>,
+    ) -> Result<()> {
+        Err(not_compiled())
+    }
+    pub fn adam_step(
+        _c: &Adam,
+        _t: u64,
+        _p: &Tensor,
+        _g: &Tensor,
+        _m: &Tensor,
+        _v: &Tensor,
+        _vmax: Option<&Tensor>,
+    ) -> Result<()> {
+        Err(not_compiled())
+    }
+    pub fn rmsprop_step(
+        _c: &RmsProp,
+        _p: &Tensor,
+        _g: &Tensor,
+        _v: &Tensor,
+        _ga: Option<&Tensor>,
+        _b: Option<&Tensor>,
+    ) -> Result<()> {
+        Err(not_compiled())
+    }
+    pub fn adagrad_step(
+        _c: &Adagrad,
+        _t: u64,
+        _p: &Tensor,
+        _g: &Tensor,
+        _s: &Tensor,
+    ) -> Result<()> {
         Err(not_compiled())
     }
 }

@@ -10,6 +10,7 @@ mod elementwise;
 pub mod loss;
 mod matmul;
 pub mod optim;
+mod optim_cfg;
 mod reduce;
 mod softmax;
 
@@ -17,7 +18,9 @@ pub use crate::cuda::common::{ReduceKind, ZipKind};
 pub use copy::{contiguous, copy_, fresh_copy, full, scatter_into_zeros};
 pub use dropout::dropout;
 pub use elementwise::{binary, cast, compare, unary, unary_backward, where_, zip};
+pub use loss::cross_entropy;
 pub use matmul::{linear, matmul};
+pub use optim_cfg::{adagrad_step, adam_step, rmsprop_step, sgd_step};
 pub use reduce::reduce;
 pub use softmax::softmax;
 
