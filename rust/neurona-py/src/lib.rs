@@ -5,6 +5,7 @@ mod errors;
 mod functions;
 mod numpy_bridge;
 mod py_tensor;
+mod rnn_bindings;
 
 use pyo3::prelude::*;
 
@@ -40,5 +41,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     ] {
         m.add_function(f)?;
     }
+    m.add_function(wrap_pyfunction!(rnn_bindings::rnn_layer, m)?)?;
     Ok(())
 }

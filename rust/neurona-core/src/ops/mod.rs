@@ -9,6 +9,7 @@ pub mod inplace;
 pub mod kernels;
 pub mod linalg;
 pub mod reduce;
+pub mod rnn;
 pub mod softmax;
 pub mod unary;
 pub mod view;
