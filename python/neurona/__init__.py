@@ -15,7 +15,9 @@ from neurona.creation import __all__ as _creation_all
 from neurona.ops import *  # noqa: F401,F403
 from neurona.tensor import Tensor
 
-from neurona import autograd, cuda  # noqa: E402  (after Tensor exists)
+from neurona import autograd, cuda, data, datasets, io, metrics  # noqa: E402  (after Tensor exists)
+from neurona.io import load, load_checkpoint, save, save_checkpoint  # noqa: E402
+from neurona import nn, optim  # noqa: E402
 
 float = float32  # noqa: A001 - PyTorch's alias
 long = int64
@@ -37,4 +39,5 @@ def isa() -> str:
 
 __all__ = ["Tensor", "device", "dtype", "float32", "int64", "bool", "no_grad", "enable_grad",
            "set_grad_enabled", "is_grad_enabled", "autograd", "cuda", "set_num_threads",
-           "get_num_threads", "isa", "__version__", *_creation_all]
+           "get_num_threads", "isa", "__version__", "data", "datasets", "io", "metrics", "save", "load",
+           "save_checkpoint", "load_checkpoint", *_creation_all]

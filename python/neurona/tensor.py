@@ -15,6 +15,7 @@ from neurona._dtypes import as_dtype, bool_, float32, int64
 from neurona._indexing import getitem, setitem
 
 _DTYPES = {"float32": float32, "int64": int64, "bool": bool_}
+_DTYPE_NAMES = {"float32", "int64", "bool", "float", "long", "float64", "int"}
 _C = _core.CoreTensor
 
 # What max(dim=...) and min(dim=...) return, as in PyTorch.
@@ -217,7 +218,7 @@ class Tensor:
     def to(self, *args, dtype=None, device=None) -> "Tensor":
         """``t.to("cuda")``, ``t.to(neurona.int64)`` or both."""
         for a in args:
-            if isinstance(a, (str, _device)) and str(a).split(":")[0] in ("cpu", "cuda"):
+            if isinstance(a, _device) or isinstance(a, str) and a not in _DTYPE_NAMES:
                 device = a
             else:
                 dtype = a
@@ -256,15 +257,17 @@ class Tensor:
     def __repr__(self) -> str:
         arr = self._c.detach().numpy()
         if arr.dtype == np.float32:
-            body = np.array2string(arr, separator=", ", prefix="tensor(", precision=4, floatmode="maxprec_equal")
+            finite = arr[np.isfinite(arr)]
+            integral = finite.size == 0 or bool(np.all(finite == np.round(finite)))
+            # PyTorch prints whole numbers as "1." and everything else with 4 decimals.
+            mode = "maxprec_equal" if integral else "fixed"
+            body = np.array2string(arr, separator=", ", prefix="tensor(", precision=4, floatmode=mode)
         else:
             body = np.array2string(arr, separator=", ", prefix="tensor(")
         extras = []
         if self._c.device != "cpu":
             extras.append(f"device='{self._c.device}'")
-        if arr.size == 0 or self._c.dtype == "int64" and arr.ndim == 0:
-            pass
-        if self._c.dtype != "float32" and self._c.dtype != "int64" or arr.size == 0:
+        if self._c.dtype == "bool" or arr.size == 0 and self._c.dtype != "float32":
             extras.append(f"dtype=neurona.{self._c.dtype}")
         if self._c.grad_fn is not None:
             extras.append(f"grad_fn=<{self._c.grad_fn}>")

@@ -4,6 +4,7 @@
 mod errors;
 mod functions;
 mod numpy_bridge;
+mod optim_bindings;
 mod py_tensor;
 mod rnn_bindings;
 
@@ -41,6 +42,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     ] {
         m.add_function(f)?;
     }
+    optim_bindings::register(m)?;
     m.add_function(wrap_pyfunction!(rnn_bindings::rnn_layer, m)?)?;
     Ok(())
 }

@@ -28,10 +28,17 @@ fn wrap<T: NpElement + Copy + Send + Sync + 'static>(
     make: fn(Buffer<T>) -> CpuStorage,
 ) -> PyResult<Tensor> {
     let shape = arr.shape().to_vec();
-    if !arr.is_c_contiguous() {
-        let owned: Vec<T> = arr
-            .to_vec()
-            .map_err(|e| PyTypeError::new_err(e.to_string()))?;
+    // Share only memory we may write through and read as aligned Rust slices: a read-only
+    // array (np.frombuffer over bytes) or a misaligned one is copied instead.
+    let writeable = arr
+        .getattr("flags")
+        .and_then(|f| f.getattr("writeable"))
+        .and_then(|w| w.extract::<bool>())
+        .unwrap_or(false);
+    let aligned = (arr.data() as usize) % std::mem::align_of::<T>() == 0;
+    if !arr.is_c_contiguous() || !writeable || !aligned {
+        // Logical (row-major) order whatever the strides.
+        let owned: Vec<T> = arr.readonly().as_array().iter().copied().collect();
         let storage = Storage::Cpu(make(Buffer::from_vec(owned)));
         return Ok(Tensor::from_storage(storage, Layout::contiguous(&shape)));
     }
@@ -64,12 +71,7 @@ pub fn from_numpy(obj: &Bound<'_, PyAny>) -> PyResult<Tensor> {
         wrap(arr.cast::<PyArrayDyn<bool>>()?, CpuStorage::Bool)
     } else if dt.is_equiv_to(&numpy::dtype::<f64>(py)) {
         let a = arr.cast::<PyArrayDyn<f64>>()?;
-        let v: Vec<f32> = a
-            .to_vec()
-            .map_err(|e| PyTypeError::new_err(e.to_string()))?
-            .into_iter()
-            .map(|x| x as f32)
-            .collect();
+        let v: Vec<f32> = a.readonly().as_array().iter().map(|&x| x as f32).collect();
         let shape = a.shape().to_vec();
         Ok(Tensor::from_storage(
             Storage::Cpu(CpuStorage::F32(Buffer::from_vec(v))),

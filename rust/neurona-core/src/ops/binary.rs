@@ -32,31 +32,6 @@ impl BinaryOp {
         }
     }
 
-    fn f32(self) -> fn(f32, f32) -> f32 {
-        match self {
-            BinaryOp::Add => |a, b| a + b,
-            BinaryOp::Sub => |a, b| a - b,
-            BinaryOp::Mul => |a, b| a * b,
-            BinaryOp::Div => |a, b| a / b,
-            BinaryOp::Pow => pow_f32,
-            // NaN propagates, as in PyTorch.
-            BinaryOp::Maximum => |a, b| {
-                if a.is_nan() || b.is_nan() {
-                    f32::NAN
-                } else {
-                    a.max(b)
-                }
-            },
-            BinaryOp::Minimum => |a, b| {
-                if a.is_nan() || b.is_nan() {
-                    f32::NAN
-                } else {
-                    a.min(b)
-                }
-            },
-        }
-    }
-
     fn i64(self) -> Option<fn(i64, i64) -> i64> {
         Some(match self {
             BinaryOp::Add => |a, b| a.wrapping_add(b),
@@ -77,6 +52,19 @@ fn pow_f32(a: f32, b: f32) -> f32 {
         a
     } else {
         a.powf(b)
+    }
+}
+
+/// zip with the op's closure inlined (one monomorphic loop per op, so it vectorizes).
+fn zip_f32(a: &Tensor, b: &Tensor, op: BinaryOp) -> Result<Tensor> {
+    match op {
+        BinaryOp::Add => zip(a, b, |x: f32, y: f32| x + y),
+        BinaryOp::Sub => zip(a, b, |x: f32, y: f32| x - y),
+        BinaryOp::Mul => zip(a, b, |x: f32, y: f32| x * y),
+        BinaryOp::Div => zip(a, b, |x: f32, y: f32| x / y),
+        BinaryOp::Pow => zip(a, b, pow_f32),
+        BinaryOp::Maximum => zip(a, b, |x: f32, y: f32| if x.is_nan() || y.is_nan() { f32::NAN } else { x.max(y) }),
+        BinaryOp::Minimum => zip(a, b, |x: f32, y: f32| if x.is_nan() || y.is_nan() { f32::NAN } else { x.min(y) }),
     }
 }
 
@@ -109,7 +97,7 @@ impl Tensor {
             }
         }
         let (a, b) = (as_f32(self)?, as_f32(other)?);
-        let out = zip(&a, &b, op.f32())?;
+        let out = zip_f32(&a, &b, op)?;
         Ok(Tensor::from_op(
             out.clone(),
             &[&a, &b],

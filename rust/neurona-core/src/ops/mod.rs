@@ -8,6 +8,8 @@ pub mod index;
 pub mod inplace;
 pub mod kernels;
 pub mod linalg;
+pub mod loss;
+pub mod optim_step;
 pub mod reduce;
 pub mod rnn;
 pub mod softmax;

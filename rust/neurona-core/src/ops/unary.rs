@@ -213,6 +213,29 @@ fn erfc_pos(x: f64) -> f64 {
     (-x * x).exp() / std::f64::consts::PI.sqrt() / f
 }
 
+/// map with the op's formula inlined: one monomorphic, vectorizable loop per op.
+fn forward_f32(x: &Tensor, op: Unary) -> Result<Tensor> {
+    macro_rules! go {
+        ($variant:expr) => {
+            map(x, move |v: f32| $variant.forward(v))
+        };
+    }
+    match op {
+        Unary::Neg => go!(Unary::Neg),
+        Unary::Exp => go!(Unary::Exp),
+        Unary::Log => go!(Unary::Log),
+        Unary::Sqrt => go!(Unary::Sqrt),
+        Unary::Abs => go!(Unary::Abs),
+        Unary::Relu => go!(Unary::Relu),
+        Unary::Sigmoid => go!(Unary::Sigmoid),
+        Unary::Tanh => go!(Unary::Tanh),
+        Unary::Softplus => go!(Unary::Softplus),
+        Unary::Gelu => go!(Unary::Gelu),
+        Unary::Sign => go!(Unary::Sign),
+        Unary::LeakyRelu(_) | Unary::Clamp(..) => go!(op),
+    }
+}
+
 impl Tensor {
     pub fn unary(&self, op: Unary) -> Result<Tensor> {
         match (op, self.dtype()) {
@@ -231,7 +254,7 @@ impl Tensor {
                 self.dtype()
             ),
         }
-        let out = map(self, move |x: f32| op.forward(x))?;
+        let out = forward_f32(self, op)?;
         Ok(Tensor::from_op(
             out.clone(),
             &[self],

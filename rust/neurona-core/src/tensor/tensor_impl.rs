@@ -69,6 +69,23 @@ element!(f32, F32);
 element!(i64, I64);
 element!(bool, Bool);
 
+// Dropping a long graph recursively (tensor -> node -> input tensor -> node ...) would
+// overflow the stack after some ten thousand ops, so graphs are torn down with an explicit
+// stack: each node that is uniquely owned hands its inputs' nodes to the loop.
+impl Drop for Inner {
+    fn drop(&mut self) {
+        let mut pending: Vec<Arc<Node>> = self.node.take().into_iter().collect();
+        while let Some(node) = pending.pop() {
+            let Ok(mut node) = Arc::try_unwrap(node) else { continue };
+            for input in node.inputs.drain(..) {
+                if let Ok(mut inner) = Arc::try_unwrap(input.0) {
+                    pending.extend(inner.node.take());
+                }
+            }
+        }
+    }
+}
+
 fn read(lock: &RwLock<Storage>) -> RwLockReadGuard<'_, Storage> {
     lock.read().unwrap_or_else(|e| e.into_inner())
 }

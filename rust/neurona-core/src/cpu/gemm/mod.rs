@@ -3,6 +3,30 @@
 //! This is the one entry point the rest of the crate calls for every matrix product (Linear,
 //! matmul, conv as GEMM, backprop). Transposes are expressed with strides, so A^T * B never
 //! materialises a transpose.
+//!
+//! The implementation is BLIS style (see `driver`): B is packed into KC x NC panels, A into
+//! MC x KC blocks, and an MR x NR register micro-kernel (one file per ISA, chosen once at run
+//! time, see `isa`) computes each tile of C. Threads split the output tiles, never K, so the
+//! result is bitwise identical for any rayon thread count.
+
+mod blocking;
+mod driver;
+mod isa;
+mod kernel;
+#[cfg(target_arch = "x86_64")]
+mod kernel_avx2;
+#[cfg(target_arch = "x86_64")]
+mod kernel_avx512;
+#[cfg(target_arch = "aarch64")]
+mod kernel_neon;
+mod kernel_portable;
+mod pack;
+#[cfg(target_arch = "x86_64")]
+mod pack_x86;
+mod validate;
+
+#[cfg(test)]
+mod tests;
 
 /// A read-only strided matrix: element (i, j) lives at `data[i * rs + j * cs]`.
 #[derive(Clone, Copy, Debug)]
@@ -76,13 +100,55 @@ pub enum Epilogue<'a> {
 /// C = alpha * A * B + beta * C, then the epilogue. Shapes: A is m x k, B is k x n, C is m x n.
 /// When beta == 0, C is written without being read (NaN in C does not leak), as in BLAS.
 ///
+/// Runs on the rayon pool the caller is in (large problems only); the result is bitwise the
+/// same for any number of threads.
+///
 /// Panics if the shapes disagree or a slice is too short for its strides: callers validate
 /// user input before reaching here.
 pub fn sgemm(alpha: f32, a: MatRef, b: MatRef, beta: f32, c: MatMut, epilogue: Epilogue) {
-    assert_eq!(a.cols, b.rows, "sgemm: inner dimensions differ");
-    assert_eq!(a.rows, c.rows, "sgemm: rows of A and C differ");
-    assert_eq!(b.cols, c.cols, "sgemm: columns of B and C differ");
-    naive::sgemm(alpha, a, b, beta, c, epilogue);
+    driver::sgemm_with(isa::active(), alpha, a, b, beta, c, epilogue);
+}
+
+/// A batch of independent products: for t in 0..batch, C_t = alpha * A_t * B_t + beta * C_t,
+/// then the epilogue, where matrix t of each operand starts at `t * stride_x` in its slice and
+/// has the shape and strides of the given `MatRef`/`MatMut` (whose `data` is the whole batch).
+/// A stride of 0 for A or B broadcasts one matrix to every item.
+///
+/// Items run in parallel (and large items split their tiles too); as for `sgemm`, the result
+/// does not depend on the number of threads. If the C matrices of different items overlap in
+/// memory, the items run one after another in order.
+///
+/// Panics if the shapes disagree or a slice is too short for the batch.
+#[allow(clippy::too_many_arguments)]
+pub fn sgemm_batched(
+    batch: usize,
+    alpha: f32,
+    a: MatRef,
+    stride_a: usize,
+    b: MatRef,
+    stride_b: usize,
+    beta: f32,
+    c: MatMut,
+    stride_c: usize,
+    epilogue: Epilogue,
+) {
+    driver::sgemm_batched_with(
+        isa::active(),
+        batch,
+        alpha,
+        (a, stride_a),
+        (b, stride_b),
+        beta,
+        (c, stride_c),
+        epilogue,
+    );
+}
+
+/// The micro-kernel in use: "avx512", "avx2", "neon" or "portable". Chosen once, on first
+/// use, from the CPU's features; the environment variable `NEURONA_ISA` (read once) may force
+/// a lower one ("avx2" or "portable").
+pub fn isa_name() -> &'static str {
+    isa::active().name
 }
 
 /// A plain triple loop; the reference the fast kernels are tested against.

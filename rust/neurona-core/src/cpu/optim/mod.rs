@@ -1,1 +1,127 @@
-//! Fused optimizer update kernels, one pass over a parameter and its state per step.
+//! Fused optimizer update kernels: one pass over a parameter, its gradient and its state per
+//! step, in place, following PyTorch's published update rules (`torch/optim/*.py`, the
+//! single-tensor path) operation for operation, so a neurona optimizer tracks a PyTorch one to
+//! f32 rounding (not bit for bit: PyTorch's vectorized kernels fuse some steps with FMA).
+//!
+//! The API, one file per family:
+//! - [`options`]: the typed options shared by every optimizer ([`Momentum`], [`WeightDecay`]).
+//! - [`sgd`]: [`Sgd`] — `Sgd::step(t, param, grad, momentum_buffer)`.
+//! - [`adagrad`]: [`Adagrad`] — `step(t, param, grad, state_sum)`.
+//! - [`adadelta`]: [`Adadelta`] — `step(t, param, grad, AdadeltaState)`.
+//! - [`rmsprop`]: [`RmsProp`] — `step(t, param, grad, RmsPropState)`.
+//! - [`adam`]: [`Adam`] (and AdamW as `Adam::adamw()`) — `step(t, param, grad, AdamState)`.
+//! - [`clip`]: gradient clipping on slices (`l2_norm_sq`, `max_abs`, `scale`, `clamp`).
+//!
+//! Conventions for every `step`: `t` is the 1-based step count *after* incrementing (PyTorch's
+//! `state["step"]`), owned by the caller; hyperparameters are `f64` (Python floats) and every
+//! derived scalar (bias corrections, decayed learning rates) is computed in `f64` and rounded to
+//! `f32` once, as PyTorch does with Python-float hyperparameters. State buffers must be allocated
+//! by the caller with the parameter's length and zero-filled (Adagrad: filled with
+//! `initial_accumulator_value`). Each config has `validate()` returning a ValueError with
+//! PyTorch's wording; `step` asserts only the slice-length preconditions.
+//!
+//! Threads: the updates are elementwise, so a parameter above [`PAR_MIN_LEN`] elements is cut
+//! into chunks run with `rayon::join` in the caller's pool. Each element's arithmetic does not
+//! depend on the cut, so results are bitwise identical for any thread count.
+
+pub mod adadelta;
+pub mod adagrad;
+pub mod adam;
+pub mod clip;
+pub mod options;
+pub mod rmsprop;
+pub mod sgd;
+
+#[cfg(test)]
+mod testutil;
+
+pub use adadelta::{Adadelta, AdadeltaState};
+pub use adagrad::Adagrad;
+pub use adam::{Adam, AdamState};
+pub use options::{Momentum, WeightDecay};
+pub use rmsprop::{RmsProp, RmsPropState};
+pub use sgd::Sgd;
+
+/// Parameters shorter than this are updated on the calling thread: below it, waking other
+/// threads costs more than the update.
+pub const PAR_MIN_LEN: usize = 1 << 15;
+
+/// The size of the pieces a large parameter is cut into (a multiple of 64 for alignment).
+const CHUNK: usize = 1 << 13;
+
+/// A bundle of equally long slices that can be cut at the same index (param, grad, states).
+pub(crate) trait Lanes: Sized + Send {
+    fn cut(self, mid: usize) -> (Self, Self);
+}
+
+impl Lanes for &mut [f32] {
+    fn cut(self, mid: usize) -> (Self, Self) {
+        self.split_at_mut(mid)
+    }
+}
+
+impl Lanes for &[f32] {
+    fn cut(self, mid: usize) -> (Self, Self) {
+        self.split_at(mid)
+    }
+}
+
+impl<T: Lanes> Lanes for Option<T> {
+    fn cut(self, mid: usize) -> (Self, Self) {
+        match self {
+            Some(t) => {
+                let (a, b) = t.cut(mid);
+                (Some(a), Some(b))
+            }
+            None => (None, None),
+        }
+    }
+}
+
+macro_rules! lanes_tuple {
+    ($($name:ident),+) => {
+        impl<$($name: Lanes),+> Lanes for ($($name,)+) {
+            #[allow(non_snake_case)]
+            fn cut(self, mid: usize) -> (Self, Self) {
+                let ($($name,)+) = self;
+                $(let $name = $name.cut(mid);)+
+                (($($name.0,)+), ($($name.1,)+))
+            }
+        }
+    };
+}
+lanes_tuple!(A, B);
+lanes_tuple!(A, B, C);
+lanes_tuple!(A, B, C, D);
+lanes_tuple!(A, B, C, D, E);
+
+/// Runs `f` over `lanes` (of length `len`), cut into chunks run in parallel when `len` is at
+/// least [`PAR_MIN_LEN`]. `f` must be elementwise for the result to be thread-count independent.
+pub(crate) fn for_each_chunk<L: Lanes, F: Fn(L) + Sync>(len: usize, lanes: L, f: &F) {
+    if len < PAR_MIN_LEN {
+        f(lanes);
+    } else {
+        split(len, lanes, f);
+    }
+}
+
+fn split<L: Lanes, F: Fn(L) + Sync>(len: usize, lanes: L, f: &F) {
+    if len <= CHUNK {
+        f(lanes);
+        return;
+    }
+    let mid = (len / 2).next_multiple_of(64);
+    let (a, b) = lanes.cut(mid);
+    rayon::join(|| split(mid, a, f), || split(len - mid, b, f));
+}
+
+/// PyTorch's `lerp` (`aten/src/ATen/native/Lerp.h`): the form depends on the weight, so that
+/// `lerp(a, b, 1) == b` exactly. Used where PyTorch's optimizers call `lerp_`.
+#[inline(always)]
+pub(crate) fn lerp(a: f32, b: f32, w: f32) -> f32 {
+    if w.abs() < 0.5 {
+        a + w * (b - a)
+    } else {
+        b - (b - a) * (1.0 - w)
+    }
+}

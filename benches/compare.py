@@ -1,0 +1,139 @@
+"""Side-by-side benchmarks: the same operation in neurona, NumPy and (when installed) PyTorch,
+timed in one process and printed as a table of medians with ratios.
+
+    python benches/compare.py                 # every row
+    python benches/compare.py --only matmul   # rows whose group or name contains "matmul"
+    python benches/compare.py --repeat 15 --threads 2
+
+Rows live in benches/rows/*.py: each module defines ROWS, a list of Row. Times are medians
+over --repeat runs (after warm-up); ratios > 1 mean neurona is faster. Nothing here asserts:
+benchmarks measure, tests check."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import pkgutil
+import platform
+import statistics
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Optional
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+
+@dataclass
+class Row:
+    """One benchmark: `setup()` returns a dict of callables keyed by library name
+    ("neurona", "numpy", "torch"); each runs the operation once. `flops` (optional) turns
+    times into GFLOP/s."""
+
+    group: str
+    name: str
+    setup: Callable[[], dict]
+    flops: Optional[float] = None
+    extra: dict = field(default_factory=dict)
+
+
+def try_torch():
+    try:
+        import torch
+    except ImportError:
+        return None
+    return torch
+
+
+def median_time(fn: Callable[[], object], repeat: int, min_time: float = 0.02) -> float:
+    """Median seconds per call, each sample looping enough calls to last min_time."""
+    fn()  # warm-up (caches, lazy init, thread pools)
+    start = time.perf_counter()
+    fn()
+    once = max(time.perf_counter() - start, 1e-7)
+    inner = max(1, int(min_time / once))
+    samples = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        for _ in range(inner):
+            fn()
+        samples.append((time.perf_counter() - start) / inner)
+    return statistics.median(samples)
+
+
+def load_rows() -> list:
+    import rows
+
+    out = []
+    for mod in pkgutil.iter_modules(rows.__path__):
+        m = importlib.import_module(f"rows.{mod.name}")
+        out.extend(getattr(m, "ROWS", []))
+    return out
+
+
+def fmt_time(s: Optional[float]) -> str:
+    if s is None:
+        return "-"
+    if s >= 1:
+        return f"{s:.3f} s"
+    if s >= 1e-3:
+        return f"{s * 1e3:.3f} ms"
+    return f"{s * 1e6:.1f} us"
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--only", default="", help="run rows whose group or name contains this text")
+    ap.add_argument("--repeat", type=int, default=7)
+    ap.add_argument("--threads", type=int, default=0, help="threads for every library (0 = default)")
+    ap.add_argument("--no-torch", action="store_true")
+    args = ap.parse_args(argv)
+
+    import numpy as np
+
+    import neurona
+
+    torch = None if args.no_torch else try_torch()
+    if args.threads:
+        neurona.set_num_threads(args.threads)
+        if torch is not None:
+            torch.set_num_threads(args.threads)
+    print(f"# {time.strftime('%Y-%m-%d')} on {platform.machine()} {platform.processor() or ''}".rstrip())
+    print(
+        f"# neurona {neurona.__version__} ({neurona.isa()}, {neurona.get_num_threads()} threads), "
+        f"numpy {np.__version__}, torch {torch.__version__ if torch else 'not installed'}; "
+        f"medians of {args.repeat}"
+    )
+    header = f"{'group':<10} {'benchmark':<38} {'neurona':>11} {'numpy':>11} {'torch':>11} {'np/nr':>7} {'pt/nr':>7}"
+    print(header)
+    print("-" * len(header))
+    for row in load_rows():
+        if args.only and args.only not in row.group and args.only not in row.name:
+            continue
+        fns = row.setup()
+        times = {}
+        for lib in ("neurona", "numpy", "torch"):
+            fn = fns.get(lib)
+            if fn is None or (lib == "torch" and torch is None):
+                times[lib] = None
+                continue
+            times[lib] = median_time(fn, args.repeat)
+        nr = times["neurona"]
+
+        def ratio(other):
+            return f"{other / nr:7.2f}" if other and nr else f"{'-':>7}"
+
+        line = (
+            f"{row.group:<10} {row.name:<38} {fmt_time(nr):>11} {fmt_time(times['numpy']):>11} "
+            f"{fmt_time(times['torch']):>11} {ratio(times['numpy'])} {ratio(times['torch'])}"
+        )
+        if row.flops and nr:
+            gf = lambda t: f"{row.flops / t / 1e9:.0f}" if t else "-"  # noqa: E731
+            line += f"   GFLOP/s {gf(nr)} / {gf(times['numpy'])} / {gf(times['torch'])}"
+        print(line, flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

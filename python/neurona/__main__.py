@@ -1,0 +1,7 @@
+"""``python -m neurona`` runs the command line."""
+
+import sys
+
+from neurona.cli import main
+
+sys.exit(main())

@@ -1,0 +1,166 @@
+//! GEMM throughput: square products and the products of one MLP training step at batch 128
+//! (forward, and the backward dW = X^T dY and dX = dY W^T with transposes given as strides).
+//!
+//! `cargo bench -p neurona-core --bench gemm` runs criterion (throughput in elements/s is
+//! FLOP/s: each iteration counts 2*m*n*k). With `NEURONA_GEMM_TABLE=1` it instead prints a
+//! table of median GFLOP/s on 1 thread and on the default rayon pool, to set beside
+//! `benches/gemm_numpy_torch.py`.
+
+use criterion::{criterion_group, BenchmarkId, Criterion, Throughput};
+use neurona_core::cpu::gemm::{isa_name, sgemm, Epilogue, MatMut, MatRef};
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+/// One benchmarked product: C (m x n) = op(A) (m x k) * op(B) (k x n).
+struct Case {
+    name: String,
+    m: usize,
+    n: usize,
+    k: usize,
+    /// A is stored k x m (row-major) and used transposed.
+    a_t: bool,
+    /// B is stored n x k (row-major) and used transposed.
+    b_t: bool,
+}
+
+fn case(name: &str, m: usize, n: usize, k: usize, a_t: bool, b_t: bool) -> Case {
+    Case {
+        name: name.to_string(),
+        m,
+        n,
+        k,
+        a_t,
+        b_t,
+    }
+}
+
+fn cases() -> Vec<Case> {
+    let mut v: Vec<Case> = [64, 128, 256, 512, 1024, 2048]
+        .iter()
+        .map(|&n| case(&format!("square {n}"), n, n, n, false, false))
+        .collect();
+    // A 784-256-128 MLP at batch 128: X (128x784), W1 (784x256), H (128x256), W2 (256x128).
+    v.push(case("fwd1 X*W1", 128, 256, 784, false, false));
+    v.push(case("fwd2 H*W2", 128, 128, 256, false, false));
+    v.push(case("dW2 H^T*dY2", 256, 128, 128, true, false));
+    v.push(case("dH dY2*W2^T", 128, 256, 128, false, true));
+    v.push(case("dW1 X^T*dY1", 784, 256, 128, true, false));
+    v.push(case("dX dY1*W1^T", 128, 784, 256, false, true));
+    v
+}
+
+struct Operands {
+    a: Vec<f32>,
+    b: Vec<f32>,
+    c: Vec<f32>,
+}
+
+fn operands(c: &Case) -> Operands {
+    let mut s = 1u32;
+    let mut val = move || {
+        s = s.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+        (s >> 9) as f32 / (1 << 23) as f32 - 0.5
+    };
+    Operands {
+        a: (0..c.m * c.k).map(|_| val()).collect(),
+        b: (0..c.k * c.n).map(|_| val()).collect(),
+        c: vec![0.0; c.m * c.n],
+    }
+}
+
+fn run(case: &Case, ops: &mut Operands) {
+    let a = if case.a_t {
+        MatRef::row_major(&ops.a, case.k, case.m).t()
+    } else {
+        MatRef::row_major(&ops.a, case.m, case.k)
+    };
+    let b = if case.b_t {
+        MatRef::row_major(&ops.b, case.n, case.k).t()
+    } else {
+        MatRef::row_major(&ops.b, case.k, case.n)
+    };
+    let c = MatMut::row_major(&mut ops.c, case.m, case.n);
+    sgemm(1.0, black_box(a), black_box(b), 0.0, c, Epilogue::None);
+    black_box(&ops.c);
+}
+
+fn flops(c: &Case) -> f64 {
+    2.0 * (c.m * c.n * c.k) as f64
+}
+
+fn bench(cr: &mut Criterion) {
+    let mut g = cr.benchmark_group(format!("sgemm_{}", isa_name()));
+    g.warm_up_time(Duration::from_millis(300));
+    g.measurement_time(Duration::from_secs(2));
+    for c in cases() {
+        let mut ops = operands(&c);
+        g.throughput(Throughput::Elements(flops(&c) as u64));
+        g.bench_function(BenchmarkId::from_parameter(&c.name), |bch| {
+            bch.iter(|| run(&c, &mut ops))
+        });
+    }
+    g.finish();
+}
+
+/// (median, best) seconds per call over `reps` timed batches of at least ~20 ms each.
+fn median_secs(case: &Case, ops: &mut Operands, reps: usize) -> (f64, f64) {
+    let t0 = Instant::now();
+    run(case, ops);
+    let once = t0.elapsed().as_secs_f64().max(1e-7);
+    let iters = ((0.02 / once).ceil() as usize).clamp(1, 100_000);
+    let mut times: Vec<f64> = (0..reps)
+        .map(|_| {
+            let t = Instant::now();
+            for _ in 0..iters {
+                run(case, ops);
+            }
+            t.elapsed().as_secs_f64() / iters as f64
+        })
+        .collect();
+    times.sort_by(f64::total_cmp);
+    (times[reps / 2], times[0])
+}
+
+fn table() {
+    let one = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .expect("rayon pool");
+    println!(
+        "neurona sgemm ({}), median GFLOP/s; threads: 1 and {}",
+        isa_name(),
+        rayon::current_num_threads()
+    );
+    println!(
+        "{:<14} {:>5} {:>5} {:>5} {:>9} {:>9}",
+        "case", "m", "n", "k", "1 thread", "pool"
+    );
+    for c in cases() {
+        let mut ops = operands(&c);
+        let t1 = one.install(|| median_secs(&c, &mut ops, 11));
+        let tn = median_secs(&c, &mut ops, 11);
+        let g = |t: f64| flops(&c) / t / 1e9;
+        println!(
+            "{:<14} {:>5} {:>5} {:>5} {:>9.1} {:>9.1} {:>9.1} {:>9.1}",
+            c.name,
+            c.m,
+            c.n,
+            c.k,
+            g(t1.0),
+            g(t1.1),
+            g(tn.0),
+            g(tn.1)
+        );
+    }
+}
+
+criterion_group!(benches, bench);
+
+fn main() {
+    if std::env::var_os("NEURONA_GEMM_TABLE").is_some() {
+        table();
+    } else {
+        benches();
+        Criterion::default().configure_from_args().final_summary();
+    }
+}

@@ -1,0 +1,380 @@
+//! The BLIS loop nest around the micro-kernels, the split into rayon tasks, and the reused
+//! packing buffers.
+//!
+//! Loops: columns of C in blocks of nc; K in near-equal blocks of at most kc (pack that kc x nc
+//! panel of B once, shared by all threads); then tasks over the output: blocks of mc rows of C
+//! (each task packs its mc x kc block of A) and, when there are fewer row blocks than threads,
+//! ranges of B panels. Every output element sees the same K blocks in the same order whatever
+//! the task split, so results are bitwise identical for any thread count.
+
+use super::blocking;
+use super::kernel::{KernelSet, MacroArgs, PackArgs, Update};
+use super::validate::{check_bias, check_fits, disjoint, span};
+use super::{Epilogue, MatMut, MatRef};
+use rayon::prelude::*;
+use std::cell::RefCell;
+
+/// Below this many multiply-adds (m * n * k, over the whole batch) a call stays on the calling
+/// thread: splitting costs a few microseconds of rayon wake-up and synchronisation, which is
+/// what a single core needs for about 2^18 multiply-adds (a 64 x 64 x 64 product).
+const PAR_MIN_WORK: usize = 1 << 18;
+
+/// A strided operand as raw parts, valid for the whole call (checked by `check_fits`).
+#[derive(Clone, Copy)]
+struct Src {
+    ptr: *const f32,
+    rs: usize,
+    cs: usize,
+}
+
+#[derive(Clone, Copy)]
+struct Dst {
+    ptr: *mut f32,
+    rs: usize,
+    cs: usize,
+}
+
+/// Raw parts shared by the rayon tasks of one call. Tasks read A, B and the packed B panel,
+/// and write pairwise disjoint tiles of C (guaranteed by `disjoint`), so sharing is sound.
+#[derive(Clone, Copy)]
+struct Shared<T>(T);
+unsafe impl<T> Send for Shared<T> {}
+unsafe impl<T> Sync for Shared<T> {}
+impl<T: Copy> Shared<T> {
+    // A method, not field access, so closures capture the whole Sync wrapper.
+    fn get(&self) -> T {
+        self.0
+    }
+}
+
+/// The problem after validation: sizes, operands, and the epilogue as (bias or null, relu).
+#[derive(Clone, Copy)]
+struct Problem {
+    m: usize,
+    n: usize,
+    k: usize,
+    alpha: f32,
+    beta: f32,
+    a: Src,
+    b: Src,
+    c: Dst,
+    bias: *const f32,
+    relu: bool,
+}
+
+/// `sgemm` on a given kernel set (the tests run every available one).
+pub(super) fn sgemm_with(
+    ks: &KernelSet,
+    alpha: f32,
+    a: MatRef,
+    b: MatRef,
+    beta: f32,
+    c: MatMut,
+    epilogue: Epilogue,
+) {
+    sgemm_batched_with(ks, 1, alpha, (a, 0), (b, 0), beta, (c, 0), epilogue);
+}
+
+/// `sgemm_batched` on a given kernel set.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn sgemm_batched_with(
+    ks: &KernelSet,
+    batch: usize,
+    alpha: f32,
+    (a, stride_a): (MatRef, usize),
+    (b, stride_b): (MatRef, usize),
+    beta: f32,
+    (c, stride_c): (MatMut, usize),
+    epilogue: Epilogue,
+) {
+    assert_eq!(
+        a.cols, b.rows,
+        "sgemm: inner dimensions differ ({} vs {})",
+        a.cols, b.rows
+    );
+    assert_eq!(
+        a.rows, c.rows,
+        "sgemm: rows of A and C differ ({} vs {})",
+        a.rows, c.rows
+    );
+    assert_eq!(
+        b.cols, c.cols,
+        "sgemm: columns of B and C differ ({} vs {})",
+        b.cols, c.cols
+    );
+    check_fits(
+        "A",
+        a.data.len(),
+        (a.rows, a.cols, a.rs, a.cs),
+        batch,
+        stride_a,
+    );
+    check_fits(
+        "B",
+        b.data.len(),
+        (b.rows, b.cols, b.rs, b.cs),
+        batch,
+        stride_b,
+    );
+    check_fits(
+        "C",
+        c.data.len(),
+        (c.rows, c.cols, c.rs, c.cs),
+        batch,
+        stride_c,
+    );
+    let (bias, relu) = match epilogue {
+        Epilogue::None => (std::ptr::null(), false),
+        Epilogue::Bias(bias) => (check_bias_ptr(bias, c.cols), false),
+        Epilogue::BiasRelu(bias) => (check_bias_ptr(bias, c.cols), true),
+        Epilogue::Relu => (std::ptr::null(), true),
+    };
+    let (m, n, k) = (c.rows, c.cols, a.cols);
+    if batch == 0 || m == 0 || n == 0 {
+        return;
+    }
+    let tiles_disjoint = disjoint(c.rows, c.cols, c.rs, c.cs);
+    let c_span = span(c.rows, c.cols, c.rs, c.cs).unwrap_or(usize::MAX);
+    let items_disjoint = tiles_disjoint && (batch == 1 || stride_c >= c_span);
+    let p = Shared(Problem {
+        m,
+        n,
+        k,
+        alpha,
+        beta,
+        a: Src {
+            ptr: a.data.as_ptr(),
+            rs: a.rs,
+            cs: a.cs,
+        },
+        b: Src {
+            ptr: b.data.as_ptr(),
+            rs: b.rs,
+            cs: b.cs,
+        },
+        c: Dst {
+            ptr: c.data.as_mut_ptr(),
+            rs: c.rs,
+            cs: c.cs,
+        },
+        bias,
+        relu,
+    });
+    let item = |t: usize| {
+        let mut q = p.get();
+        q.a.ptr = q.a.ptr.wrapping_add(t * stride_a);
+        q.b.ptr = q.b.ptr.wrapping_add(t * stride_b);
+        q.c.ptr = q.c.ptr.wrapping_add(t * stride_c);
+        // SAFETY: check_fits proved every element of item t in bounds; C is borrowed mutably
+        // for this call, and items run concurrently only when their C matrices are disjoint.
+        unsafe { gemm_one(ks, &q, tiles_disjoint) }
+    };
+    let work = m
+        .saturating_mul(n)
+        .saturating_mul(k.max(1))
+        .saturating_mul(batch);
+    if items_disjoint && batch > 1 && work >= PAR_MIN_WORK && rayon::current_num_threads() > 1 {
+        (0..batch).into_par_iter().for_each(item);
+    } else {
+        (0..batch).for_each(item);
+    }
+}
+
+fn check_bias_ptr(bias: &[f32], cols: usize) -> *const f32 {
+    check_bias(bias, cols);
+    bias.as_ptr()
+}
+
+/// One product, split into tasks when it is large enough and C's tiles are disjoint.
+///
+/// # Safety
+/// Every element of A (m x k), B (k x n), C (m x n) and bias (n) is valid memory, C writable
+/// and not aliased by A, B or bias.
+unsafe fn gemm_one(ks: &KernelSet, p: &Problem, parallel: bool) {
+    let (m, n, k) = (p.m, p.n, p.k);
+    let (mr, nr) = (ks.mr, ks.nr);
+    let blk = blocking::blocking(mr, nr);
+    let work = m.saturating_mul(n).saturating_mul(k.max(1));
+    let threads = if parallel && work >= PAR_MIN_WORK {
+        rayon::current_num_threads().max(1)
+    } else {
+        1
+    };
+
+    // K blocks: near-equal, so no thin last block; a function of k and kc only.
+    let nkb = k.div_ceil(blk.kc).max(1);
+    let kc_step = k.div_ceil(nkb);
+
+    // Row blocks: at most mc rows, and a multiple of the thread count when threaded.
+    let m_panels = m.div_ceil(mr);
+    let mut mb = m_panels.div_ceil((blk.mc / mr).max(1));
+    if threads > 1 {
+        mb = mb.div_ceil(threads) * threads;
+    }
+    let mc = m_panels.div_ceil(mb.min(m_panels)) * mr;
+    let mb = m.div_ceil(mc);
+
+    let mut jc = 0;
+    while jc < n {
+        let ncur = blk.nc.min(n - jc);
+        let npanels = ncur.div_ceil(nr);
+        // Fewer row blocks than threads: also split the B panels among tasks.
+        let ns = if threads > mb {
+            threads.div_ceil(mb).min(npanels)
+        } else {
+            1
+        };
+        let pps = npanels.div_ceil(ns);
+        for kb in 0..nkb {
+            let pc = kb * kc_step;
+            let kc = kc_step.min(k - pc);
+            let (first, last) = (kb == 0, kb + 1 == nkb);
+            let upd = Update {
+                alpha: p.alpha,
+                beta: if first { p.beta } else { 1.0 },
+                load_c: !first || p.beta != 0.0,
+                bias: if last { p.bias } else { std::ptr::null() },
+                relu: last && p.relu,
+            };
+            let mut bbuf = PackBuf::take(npanels * nr * kc);
+            let bpack = Shared(bbuf.ptr());
+            pack_b(ks, p.b, pc, jc, ncur, kc, bpack, threads);
+            let ctx = Shared((*p, upd));
+            let task = |t: usize| {
+                let (p, upd) = ctx.get();
+                let (ib, js) = (t / ns, t % ns);
+                let (i0, p0) = (ib * mc, js * pps);
+                if p0 >= npanels {
+                    return;
+                }
+                let mcur = mc.min(m - i0);
+                let p1 = (p0 + pps).min(npanels);
+                let j0 = p0 * nr;
+                let ncols = (p1 * nr).min(ncur) - j0;
+                let mut abuf = PackBuf::take(mcur.div_ceil(mr) * mr * kc);
+                let pa = PackArgs {
+                    src: p.a.ptr.wrapping_add(i0 * p.a.rs + pc * p.a.cs),
+                    len: mcur,
+                    kc,
+                    s_outer: p.a.rs,
+                    s_k: p.a.cs,
+                };
+                let mut u = upd;
+                if !u.bias.is_null() {
+                    u.bias = u.bias.wrapping_add(jc + j0);
+                }
+                let args = MacroArgs {
+                    mc: mcur,
+                    nc: ncols,
+                    kc,
+                    a: abuf.ptr(),
+                    b: bpack.get().wrapping_add(p0 * nr * kc),
+                    c: p.c.ptr.wrapping_add(i0 * p.c.rs + (jc + j0) * p.c.cs),
+                    rs_c: p.c.rs,
+                    cs_c: p.c.cs,
+                    upd: u,
+                };
+                // SAFETY: the caller's contract; the buffers are sized for the packed panels.
+                unsafe {
+                    (ks.pack_a)(&pa, abuf.ptr());
+                    (ks.macro_kernel)(&args);
+                }
+            };
+            if threads > 1 {
+                (0..mb * ns).into_par_iter().for_each(task);
+            } else {
+                (0..mb * ns).for_each(task);
+            }
+        }
+        jc += ncur;
+    }
+}
+
+/// Packs the kc x ncur panel of B at (pc, jc), split among threads by groups of NR panels.
+#[allow(clippy::too_many_arguments)]
+unsafe fn pack_b(
+    ks: &KernelSet,
+    b: Src,
+    pc: usize,
+    jc: usize,
+    ncur: usize,
+    kc: usize,
+    dst: Shared<*mut f32>,
+    threads: usize,
+) {
+    let nr = ks.nr;
+    let npanels = ncur.div_ceil(nr);
+    let b = Shared(b);
+    let pack = |p0: usize, p1: usize| {
+        let b = b.get();
+        let args = PackArgs {
+            src: b.ptr.wrapping_add(pc * b.rs + (jc + p0 * nr) * b.cs),
+            len: (p1 * nr).min(ncur) - p0 * nr,
+            kc,
+            s_outer: b.cs,
+            s_k: b.rs,
+        };
+        // SAFETY: the caller's contract; dst holds npanels packed panels.
+        unsafe { (ks.pack_b)(&args, dst.get().wrapping_add(p0 * nr * kc)) }
+    };
+    if threads > 1 && npanels > 1 {
+        let chunk = npanels.div_ceil(threads * 4);
+        (0..npanels.div_ceil(chunk))
+            .into_par_iter()
+            .for_each(|ci| pack(ci * chunk, ((ci + 1) * chunk).min(npanels)));
+    } else {
+        pack(0, npanels);
+    }
+}
+
+thread_local! {
+    /// Packing buffers of this thread not in use. A stack, not one buffer, because a thread
+    /// waiting inside rayon may pick up another task (or batch item) that needs its own.
+    static POOL: RefCell<Vec<Vec<f32>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// A packing buffer from this thread's pool, 64-byte aligned, returned to the pool on drop.
+/// Memory is allocated only when no pooled buffer is large enough.
+struct PackBuf {
+    v: Vec<f32>,
+    off: usize,
+}
+
+impl PackBuf {
+    /// Extra elements so the start can be moved to a 64-byte boundary.
+    const SLACK: usize = 16;
+
+    fn take(len: usize) -> PackBuf {
+        let need = len + Self::SLACK;
+        let mut v = POOL
+            .try_with(|pool| {
+                let mut pool = pool.borrow_mut();
+                // The smallest buffer that fits, else the largest (to grow).
+                let fit = (0..pool.len())
+                    .filter(|&i| pool[i].len() >= need)
+                    .min_by_key(|&i| pool[i].len())
+                    .or_else(|| (0..pool.len()).max_by_key(|&i| pool[i].len()));
+                fit.map(|i| pool.swap_remove(i))
+            })
+            .ok()
+            .flatten()
+            .unwrap_or_default();
+        if v.len() < need {
+            v = vec![0.0; need];
+        }
+        let off = v.as_ptr().align_offset(64);
+        let off = if off < Self::SLACK { off } else { 0 };
+        PackBuf { v, off }
+    }
+
+    fn ptr(&mut self) -> *mut f32 {
+        self.v[self.off..].as_mut_ptr()
+    }
+}
+
+impl Drop for PackBuf {
+    fn drop(&mut self) {
+        let v = std::mem::take(&mut self.v);
+        let _ = POOL.try_with(|pool| pool.borrow_mut().push(v));
+    }
+}

@@ -1,0 +1,59 @@
+//! The AVX2 + FMA micro-kernel: 6 x 16, i.e. 12 ymm accumulators (6 rows x 2 vectors of 8
+//! columns), 2 ymm for the B row and 1 for the broadcast A value, out of 16 registers.
+
+use super::kernel::{define_kernel_set, MicroKernel, Update};
+use super::pack_x86::pack_panels_avx2;
+use std::arch::x86_64::*;
+
+const MR: usize = 6;
+const NR: usize = 16;
+
+pub(super) struct Avx2;
+
+impl MicroKernel for Avx2 {
+    const MR: usize = MR;
+    const NR: usize = NR;
+
+    #[inline(always)]
+    unsafe fn tile(kc: usize, a: *const f32, b: *const f32, c: *mut f32, rs_c: usize, u: &Update) {
+        tile_6x16(kc, a, b, c, rs_c, u)
+    }
+}
+
+#[target_feature(enable = "avx2,fma")]
+unsafe fn tile_6x16(kc: usize, a: *const f32, b: *const f32, c: *mut f32, rs_c: usize, u: &Update) {
+    let mut acc = [[_mm256_setzero_ps(); 2]; MR];
+    let (mut a, mut b) = (a, b);
+    for _ in 0..kc {
+        let b0 = _mm256_loadu_ps(b);
+        let b1 = _mm256_loadu_ps(b.add(8));
+        for (i, row) in acc.iter_mut().enumerate() {
+            let ai = _mm256_broadcast_ss(&*a.add(i));
+            row[0] = _mm256_fmadd_ps(ai, b0, row[0]);
+            row[1] = _mm256_fmadd_ps(ai, b1, row[1]);
+        }
+        a = a.add(MR);
+        b = b.add(NR);
+    }
+    let alpha = _mm256_set1_ps(u.alpha);
+    let beta = _mm256_set1_ps(u.beta);
+    let zero = _mm256_setzero_ps();
+    for (i, row) in acc.iter().enumerate() {
+        for (v, &x) in row.iter().enumerate() {
+            let p = c.add(i * rs_c + 8 * v);
+            let mut y = _mm256_mul_ps(alpha, x);
+            if u.load_c {
+                y = _mm256_add_ps(y, _mm256_mul_ps(beta, _mm256_loadu_ps(p)));
+            }
+            if !u.bias.is_null() {
+                y = _mm256_add_ps(y, _mm256_loadu_ps(u.bias.add(8 * v)));
+            }
+            if u.relu {
+                y = _mm256_max_ps(y, zero);
+            }
+            _mm256_storeu_ps(p, y);
+        }
+    }
+}
+
+define_kernel_set!("avx2", Avx2, MR, NR, pack_panels_avx2, "avx2,fma");

@@ -1,0 +1,88 @@
+//! Packing of A and B into the panel layout the micro-kernels read.
+//!
+//! One routine serves both operands: a panel is `W` consecutive rows of A (W = MR) or columns
+//! of B (W = NR), stored as kc groups of W contiguous values, zero-padded to W at the edge so
+//! the kernels never branch on the tile size. The source may have any strides; the two common
+//! layouts get fast paths: the W values of one step are contiguous (`s_outer == 1`: A^T, B
+//! row-major) or the kc values of one row are contiguous (`s_k == 1`: A row-major, B^T).
+//! Generic and `inline(always)` so each ISA file compiles it with its own vector width.
+
+use super::kernel::PackArgs;
+use std::ptr;
+
+/// Steps of p transposed together in the `s_k == 1` path: W rows of this many contiguous
+/// values each stay in L1 while they are scattered into the panel.
+const K_BLOCK: usize = 8;
+
+/// Packs `p.len` rows of length `p.kc` into `ceil(len / W)` panels of `W * kc` values at `dst`.
+///
+/// # Safety
+/// Every element (o, k) with o < len, k < kc is readable at `src + o * s_outer + k * s_k`, and
+/// `dst` has room for `ceil(len / W) * W * kc` values.
+#[inline(always)]
+pub(super) unsafe fn pack_panels<const W: usize>(p: &PackArgs, dst: *mut f32) {
+    let mut o = 0;
+    let mut dst = dst;
+    while o < p.len {
+        let w = W.min(p.len - o);
+        let src = p.src.add(o * p.s_outer);
+        if w == W && p.s_outer == 1 {
+            for k in 0..p.kc {
+                ptr::copy_nonoverlapping(src.add(k * p.s_k), dst.add(k * W), W);
+            }
+        } else if w == W && p.s_k == 1 {
+            pack_transposed::<W>(src, p.s_outer, p.kc, dst);
+        } else {
+            pack_general::<W>(src, w, p.kc, p.s_outer, p.s_k, dst);
+        }
+        o += W;
+        dst = dst.add(W * p.kc);
+    }
+}
+
+/// A full panel whose rows are contiguous in k: a blocked transpose.
+#[inline(always)]
+unsafe fn pack_transposed<const W: usize>(
+    src: *const f32,
+    s_outer: usize,
+    kc: usize,
+    dst: *mut f32,
+) {
+    let mut k0 = 0;
+    while k0 + K_BLOCK <= kc {
+        for i in 0..W {
+            let row = src.add(i * s_outer + k0);
+            for kk in 0..K_BLOCK {
+                *dst.add((k0 + kk) * W + i) = *row.add(kk);
+            }
+        }
+        k0 += K_BLOCK;
+    }
+    for i in 0..W {
+        let row = src.add(i * s_outer);
+        for k in k0..kc {
+            *dst.add(k * W + i) = *row.add(k);
+        }
+    }
+}
+
+/// Any strides, `w <= W` live rows, the rest of the panel zero.
+#[inline(always)]
+pub(super) unsafe fn pack_general<const W: usize>(
+    src: *const f32,
+    w: usize,
+    kc: usize,
+    s_outer: usize,
+    s_k: usize,
+    dst: *mut f32,
+) {
+    for k in 0..kc {
+        let d = dst.add(k * W);
+        for i in 0..w {
+            *d.add(i) = *src.add(i * s_outer + k * s_k);
+        }
+        for i in w..W {
+            *d.add(i) = 0.0;
+        }
+    }
+}

@@ -1,0 +1,39 @@
+"""Results are bitwise identical for any thread count."""
+
+import numpy as np
+import pytest
+
+import neurona
+
+
+@pytest.fixture
+def restore_threads():
+    n = neurona.get_num_threads()
+    yield
+    neurona.set_num_threads(n)
+
+
+def _run_all(rng):
+    a = neurona.tensor(rng.standard_normal((300, 257)).astype(np.float32), requires_grad=True)
+    b = neurona.tensor(rng.standard_normal((257, 190)).astype(np.float32), requires_grad=True)
+    big = neurona.tensor(rng.standard_normal(200_000).astype(np.float32))
+    y = neurona.tanh(a @ b)
+    loss = neurona.log_softmax(y, 1).mean() + (big.exp() * 0.5).sum() / 1e5
+    loss.backward()
+    return [loss.detach().numpy().copy(), y.detach().numpy().copy(), a.grad.numpy().copy(),
+            b.grad.numpy().copy(), big.sum(0).numpy().copy()]
+
+
+def test_set_and_get_num_threads(restore_threads):
+    neurona.set_num_threads(3)
+    assert neurona.get_num_threads() == 3
+
+
+def test_bitwise_identical_across_thread_counts(restore_threads):
+    results = []
+    for n in [1, 2, 3]:
+        neurona.set_num_threads(n)
+        results.append(_run_all(np.random.default_rng(7)))
+    for other in results[1:]:
+        for x, y in zip(results[0], other):
+            assert np.array_equal(x, y)
