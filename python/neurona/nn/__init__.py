@@ -43,6 +43,7 @@ from neurona.nn.module import Module
 from neurona.nn.normalization import BatchNorm1d, BatchNorm2d
 from neurona.nn.parameter import Parameter
 from neurona.nn.pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
+from neurona.nn.rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
 
 __all__ = [
     "GELU",
@@ -87,4 +88,12 @@ __all__ = [
     "functional",
     "init",
     "utils",
+    "RNNBase",
+    "RNN",
+    "LSTM",
+    "GRU",
+    "RNNCellBase",
+    "RNNCell",
+    "LSTMCell",
+    "GRUCell",
 ]
