@@ -63,8 +63,20 @@ fn zip_f32(a: &Tensor, b: &Tensor, op: BinaryOp) -> Result<Tensor> {
         BinaryOp::Mul => zip(a, b, |x: f32, y: f32| x * y),
         BinaryOp::Div => zip(a, b, |x: f32, y: f32| x / y),
         BinaryOp::Pow => zip(a, b, pow_f32),
-        BinaryOp::Maximum => zip(a, b, |x: f32, y: f32| if x.is_nan() || y.is_nan() { f32::NAN } else { x.max(y) }),
-        BinaryOp::Minimum => zip(a, b, |x: f32, y: f32| if x.is_nan() || y.is_nan() { f32::NAN } else { x.min(y) }),
+        BinaryOp::Maximum => zip(a, b, |x: f32, y: f32| {
+            if x.is_nan() || y.is_nan() {
+                f32::NAN
+            } else {
+                x.max(y)
+            }
+        }),
+        BinaryOp::Minimum => zip(a, b, |x: f32, y: f32| {
+            if x.is_nan() || y.is_nan() {
+                f32::NAN
+            } else {
+                x.min(y)
+            }
+        }),
     }
 }
 

@@ -76,7 +76,9 @@ impl Drop for Inner {
     fn drop(&mut self) {
         let mut pending: Vec<Arc<Node>> = self.node.take().into_iter().collect();
         while let Some(node) = pending.pop() {
-            let Ok(mut node) = Arc::try_unwrap(node) else { continue };
+            let Ok(mut node) = Arc::try_unwrap(node) else {
+                continue;
+            };
             for input in node.inputs.drain(..) {
                 if let Ok(mut inner) = Arc::try_unwrap(input.0) {
                     pending.extend(inner.node.take());

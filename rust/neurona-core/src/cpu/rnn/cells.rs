@@ -6,7 +6,7 @@
 //! (or `gates * hidden`) columns and the same number of batch rows.
 
 use super::act::{relu, sigmoid, tanh};
-use super::{rows_per_task, simd_kernel};
+use super::{for_blocks, rows_per_task, simd_kernel, LANES as W};
 use rayon::prelude::*;
 
 simd_kernel! {
@@ -40,6 +40,35 @@ pub fn rnn_forward(hidden: usize, relu_act: bool, pre: &[f32], h: &mut [f32]) {
         .for_each(|(h, pre)| rnn_rows(relu_act, pre, h));
 }
 
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn lstm_block(
+    cp: &[f32; W],
+    gi: &mut [f32; W],
+    gf: &mut [f32; W],
+    gg: &mut [f32; W],
+    go: &mut [f32; W],
+    h: &mut [f32; W],
+    c: &mut [f32; W],
+    tc: &mut [f32; W],
+) {
+    for j in 0..W {
+        let i = sigmoid(gi[j]);
+        let f = sigmoid(gf[j]);
+        let g = tanh(gg[j]);
+        let o = sigmoid(go[j]);
+        let cv = f * cp[j] + i * g;
+        let t = tanh(cv);
+        gi[j] = i;
+        gf[j] = f;
+        gg[j] = g;
+        go[j] = o;
+        c[j] = cv;
+        tc[j] = t;
+        h[j] = o * t;
+    }
+}
+
 simd_kernel! {
     fn lstm_rows(
         hidden: usize,
@@ -60,22 +89,7 @@ simd_kernel! {
             let (gi, rest) = g.split_at_mut(n);
             let (gf, rest) = rest.split_at_mut(n);
             let (gg, go) = rest.split_at_mut(n);
-            let (go, cp, h, c, tc) = (&mut go[..n], &cp[..n], &mut h[..n], &mut c[..n], &mut tc[..n]);
-            for j in 0..n {
-                let i = sigmoid(gi[j]);
-                let f = sigmoid(gf[j]);
-                let g = tanh(gg[j]);
-                let o = sigmoid(go[j]);
-                let cv = f * cp[j] + i * g;
-                let t = tanh(cv);
-                gi[j] = i;
-                gf[j] = f;
-                gg[j] = g;
-                go[j] = o;
-                c[j] = cv;
-                tc[j] = t;
-                h[j] = o * t;
-            }
+            for_blocks!(lstm_block, [cp], [gi, gf, gg, go, h, c, tc]);
         }
     }
 }
@@ -113,6 +127,32 @@ pub fn lstm_forward(
         .for_each(|((((g, cp), h), c), tc)| lstm_rows(hidden, g, cp, h, c, tc));
 }
 
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn gru_block(
+    hr: &[f32; W],
+    hz: &[f32; W],
+    hhn: &[f32; W],
+    hp: &[f32; W],
+    gr: &mut [f32; W],
+    gz: &mut [f32; W],
+    gn: &mut [f32; W],
+    h: &mut [f32; W],
+    hn: &mut [f32; W],
+) {
+    for j in 0..W {
+        let r = sigmoid(gr[j] + hr[j]);
+        let z = sigmoid(gz[j] + hz[j]);
+        let nv = tanh(gn[j] + r * hhn[j]);
+        gr[j] = r;
+        gz[j] = z;
+        gn[j] = nv;
+        hn[j] = hhn[j];
+        // n + z*(h_prev - n) = (1-z)*n + z*h_prev, written as PyTorch's CPU cell does.
+        h[j] = nv + z * (hp[j] - nv);
+    }
+}
+
 simd_kernel! {
     fn gru_rows(
         hidden: usize,
@@ -132,21 +172,9 @@ simd_kernel! {
         {
             let (gr, rest) = g.split_at_mut(n);
             let (gz, gn) = rest.split_at_mut(n);
-            let gn = &mut gn[..n];
             let (hr, rest) = hh.split_at(n);
             let (hz, hhn) = rest.split_at(n);
-            let (hhn, hp, h, hn) = (&hhn[..n], &hp[..n], &mut h[..n], &mut hn[..n]);
-            for j in 0..n {
-                let r = sigmoid(gr[j] + hr[j]);
-                let z = sigmoid(gz[j] + hz[j]);
-                let nv = tanh(gn[j] + r * hhn[j]);
-                gr[j] = r;
-                gz[j] = z;
-                gn[j] = nv;
-                hn[j] = hhn[j];
-                // n + z*(h_prev - n) = (1-z)*n + z*h_prev, written as PyTorch's CPU cell does.
-                h[j] = nv + z * (hp[j] - nv);
-            }
+            for_blocks!(gru_block, [hr, hz, hhn, hp], [gr, gz, gn, h, hn]);
         }
     }
 }

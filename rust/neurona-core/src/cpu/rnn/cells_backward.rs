@@ -7,7 +7,7 @@
 //! They read the activated gates the forward kernels left behind, so no nonlinearity is
 //! evaluated twice. Layouts are those of `cells`.
 
-use super::{rows_per_task, simd_kernel};
+use super::{for_blocks, rows_per_task, simd_kernel, LANES as W};
 use rayon::prelude::*;
 
 simd_kernel! {
@@ -46,6 +46,34 @@ pub fn rnn_backward(hidden: usize, relu_act: bool, h: &[f32], dh: &[f32], dpre: 
         .for_each(|((d, h), dh)| rnn_rows(relu_act, h, dh, d));
 }
 
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn lstm_block(
+    gi: &[f32; W],
+    gf: &[f32; W],
+    gg: &[f32; W],
+    go: &[f32; W],
+    cp: &[f32; W],
+    tc: &[f32; W],
+    dh: &[f32; W],
+    dc: &mut [f32; W],
+    di: &mut [f32; W],
+    df: &mut [f32; W],
+    dgg: &mut [f32; W],
+    dgo: &mut [f32; W],
+) {
+    for j in 0..W {
+        let (i, f, g, o, t) = (gi[j], gf[j], gg[j], go[j], tc[j]);
+        // Gradient on c_t: from the next step's c, plus through h_t = o * tanh(c_t).
+        let dct = dc[j] + dh[j] * o * (1.0 - t * t);
+        di[j] = dct * g * (i * (1.0 - i));
+        df[j] = dct * cp[j] * (f * (1.0 - f));
+        dgg[j] = dct * i * (1.0 - g * g);
+        dgo[j] = dh[j] * t * (o * (1.0 - o));
+        dc[j] = dct * f;
+    }
+}
+
 simd_kernel! {
     fn lstm_rows(
         hidden: usize,
@@ -71,18 +99,7 @@ simd_kernel! {
             let (di, rest) = dg.split_at_mut(n);
             let (df, rest) = rest.split_at_mut(n);
             let (dgg, dgo) = rest.split_at_mut(n);
-            let (go, dgo) = (&go[..n], &mut dgo[..n]);
-            let (cp, tc, dh, dc) = (&cp[..n], &tc[..n], &dh[..n], &mut dc[..n]);
-            for j in 0..n {
-                let (i, f, g, o, t) = (gi[j], gf[j], gg[j], go[j], tc[j]);
-                // Gradient on c_t: from the next step's c, plus through h_t = o * tanh(c_t).
-                let dct = dc[j] + dh[j] * o * (1.0 - t * t);
-                di[j] = dct * g * (i * (1.0 - i));
-                df[j] = dct * cp[j] * (f * (1.0 - f));
-                dgg[j] = dct * i * (1.0 - g * g);
-                dgo[j] = dh[j] * t * (o * (1.0 - o));
-                dc[j] = dct * f;
-            }
+            for_blocks!(lstm_block, [gi, gf, gg, go, cp, tc, dh], [dc, di, df, dgg, dgo]);
         }
     }
 }
@@ -126,6 +143,40 @@ pub fn lstm_backward(
         .for_each(|(((((dg, dc), g), cp), tc), dh)| lstm_rows(hidden, g, cp, tc, dh, dc, dg));
 }
 
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn gru_block(
+    gr: &[f32; W],
+    gz: &[f32; W],
+    gn: &[f32; W],
+    hn: &[f32; W],
+    hp: &[f32; W],
+    dh: &[f32; W],
+    xr: &mut [f32; W],
+    xz: &mut [f32; W],
+    xn: &mut [f32; W],
+    hr: &mut [f32; W],
+    hz: &mut [f32; W],
+    hhn: &mut [f32; W],
+    dhp: &mut [f32; W],
+) {
+    for j in 0..W {
+        let (r, z, nv, d) = (gr[j], gz[j], gn[j], dh[j]);
+        // h = (1-z)*n + z*h_prev
+        let dn_pre = d * (1.0 - z) * (1.0 - nv * nv);
+        let dz_pre = d * (hp[j] - nv) * (z * (1.0 - z));
+        // n = tanh(x_n + r * hn): r and hn meet in a product
+        let dr_pre = dn_pre * hn[j] * (r * (1.0 - r));
+        xr[j] = dr_pre;
+        xz[j] = dz_pre;
+        xn[j] = dn_pre;
+        hr[j] = dr_pre;
+        hz[j] = dz_pre;
+        hhn[j] = dn_pre * r;
+        dhp[j] = d * z;
+    }
+}
+
 simd_kernel! {
     fn gru_rows(
         hidden: usize,
@@ -153,23 +204,7 @@ simd_kernel! {
             let (xz, xn) = rest.split_at_mut(n);
             let (hr, rest) = dgh.split_at_mut(n);
             let (hz, hhn) = rest.split_at_mut(n);
-            let (gn, xn, hhn) = (&gn[..n], &mut xn[..n], &mut hhn[..n]);
-            let (hn, hp, dh, dhp) = (&hn[..n], &hp[..n], &dh[..n], &mut dhp[..n]);
-            for j in 0..n {
-                let (r, z, nv, d) = (gr[j], gz[j], gn[j], dh[j]);
-                // h = (1-z)*n + z*h_prev
-                let dn_pre = d * (1.0 - z) * (1.0 - nv * nv);
-                let dz_pre = d * (hp[j] - nv) * (z * (1.0 - z));
-                // n = tanh(x_n + r * hn): r and hn meet in a product
-                let dr_pre = dn_pre * hn[j] * (r * (1.0 - r));
-                xr[j] = dr_pre;
-                xz[j] = dz_pre;
-                xn[j] = dn_pre;
-                hr[j] = dr_pre;
-                hz[j] = dz_pre;
-                hhn[j] = dn_pre * r;
-                dhp[j] = d * z;
-            }
+            for_blocks!(gru_block, [gr, gz, gn, hn, hp, dh], [xr, xz, xn, hr, hz, hhn, dhp]);
         }
     }
 }

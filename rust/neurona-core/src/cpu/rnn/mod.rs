@@ -67,7 +67,56 @@ pub fn rows_per_task(batch: usize, hidden: usize) -> usize {
     CELL_GRAIN.div_ceil(hidden.max(1)).clamp(1, batch)
 }
 
-/// Defines a kernel whose body is compiled three times (AVX-512, AVX, baseline) and picked at
+/// Lanes a cell kernel computes together: rows are cut into blocks of this many elements held
+/// in fixed-size arrays, which LLVM turns into straight vector code (one or two registers
+/// wide). A plain indexed loop over several slices of one row does not vectorise reliably: the
+/// slices come from splitting one buffer, so LLVM cannot prove they don't alias.
+pub const LANES: usize = 16;
+
+/// Calls `$block(&in_0, .., &mut out_0, ..)` on every LANES-wide block of equally long slices
+/// (`$in` read, `$out` read and written); a final partial block goes through zero-padded
+/// copies, so each element is computed by the same code whatever its position.
+macro_rules! for_blocks {
+    ($block:ident, [$($in:ident),*], [$($out:ident),*]) => {{
+        const W: usize = $crate::cpu::rnn::LANES;
+        let len = [$($in.len(),)* $($out.len(),)*][0];
+        debug_assert!([$($in.len(),)* $($out.len(),)*].iter().all(|&l| l == len));
+        let full = len - len % W;
+        {
+            $(let $in = $in[..full].as_chunks::<W>().0;)*
+            $(let $out = $out[..full].as_chunks_mut::<W>().0;)*
+            for k in 0..full / W {
+                $block($(&$in[k],)* $(&mut $out[k],)*);
+            }
+        }
+        if full < len {
+            let rest = len - full;
+            $(let $in = {
+                let mut a = [0.0f32; W];
+                a[..rest].copy_from_slice(&$in[full..]);
+                a
+            };)*
+            let mut tail = [$({
+                let mut a = [0.0f32; W];
+                a[..rest].copy_from_slice(&$out[full..]);
+                a
+            },)*];
+            {
+                let [$($out,)*] = &mut tail;
+                $block($(&$in,)* $($out,)*);
+            }
+            let mut k = 0;
+            $(
+                $out[full..].copy_from_slice(&tail[k][..rest]);
+                k += 1;
+            )*
+            let _ = k;
+        }
+    }};
+}
+pub(crate) use for_blocks;
+
+/// Defines a kernel whose body is compiled three times (AVX-512, AVX2, baseline) and picked at
 /// run time, so the activation arithmetic inlined into it vectorises as wide as the CPU allows.
 /// The three builds do the same IEEE operations in the same order (Rust never contracts a*b+c
 /// into an FMA), so they give bitwise identical results.
@@ -84,16 +133,17 @@ macro_rules! simd_kernel {
                 #[target_feature(enable = "avx512f")]
                 #[allow(clippy::too_many_arguments)]
                 unsafe fn avx512($($a: $t),*) { body($($a),*) }
-                #[target_feature(enable = "avx")]
+                // AVX2, not just AVX: the exponent bit tricks need 256-bit integer lanes.
+                #[target_feature(enable = "avx2")]
                 #[allow(clippy::too_many_arguments)]
-                unsafe fn avx($($a: $t),*) { body($($a),*) }
+                unsafe fn avx2($($a: $t),*) { body($($a),*) }
                 if std::arch::is_x86_feature_detected!("avx512f") {
                     // SAFETY: the CPU has the feature this build was compiled for.
                     return unsafe { avx512($($a),*) };
                 }
-                if std::arch::is_x86_feature_detected!("avx") {
+                if std::arch::is_x86_feature_detected!("avx2") {
                     // SAFETY: as above.
-                    return unsafe { avx($($a),*) };
+                    return unsafe { avx2($($a),*) };
                 }
             }
             body($($a),*)

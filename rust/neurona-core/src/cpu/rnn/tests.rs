@@ -132,6 +132,9 @@ fn cases() -> Vec<RefInputs> {
             for bias in [true, false] {
                 seed += 1;
                 out.push(make(mode, (4, 3, 5, 4), reverse, bias, seed));
+                // A hidden size with a full block of lanes and a partial one.
+                let h = LANES + 3;
+                out.push(make(mode, (3, 2, 3, h), reverse, bias, seed + 100));
             }
         }
     }
