@@ -71,7 +71,7 @@ pub fn rows_per_task(batch: usize, hidden: usize) -> usize {
 /// in fixed-size arrays, which LLVM turns into straight vector code (one or two registers
 /// wide). A plain indexed loop over several slices of one row does not vectorise reliably: the
 /// slices come from splitting one buffer, so LLVM cannot prove they don't alias.
-pub const LANES: usize = 16;
+pub const LANES: usize = 8;
 
 /// Calls `$block(&in_0, .., &mut out_0, ..)` on every LANES-wide block of equally long slices
 /// (`$in` read, `$out` read and written); a final partial block goes through zero-padded
