@@ -395,3 +395,74 @@ def test_bad_constructor_arguments():
         nn.GRU(3, 4, num_layers=0)
     with pytest.raises(ValueError, match="empty|at least one time step"):
         nn.GRU(3, 4)(neurona.randn(0, 2, 3))
+
+
+# ----- time series -----------------------------------------------------------------------------
+def test_sliding_windows_index_arithmetic():
+    from neurona.timeseries import sliding_windows
+
+    s = np.arange(20, dtype=np.float32)
+    x, y = sliding_windows(s, window=5, horizon=2, stride=3)
+    assert x.shape == (5, 5, 1) and y.shape == (5, 2, 1)  # (20 - 5 - 2) // 3 + 1 = 5
+    for k in range(5):
+        np.testing.assert_array_equal(x[k, :, 0], s[3 * k: 3 * k + 5])
+        np.testing.assert_array_equal(y[k, :, 0], s[3 * k + 5: 3 * k + 7])
+    multi = np.stack([s, -s], axis=1)
+    xm, ym = sliding_windows(multi, 4)
+    assert xm.shape == (16, 4, 2) and ym.shape == (16, 1, 2)
+    np.testing.assert_array_equal(ym[-1], multi[-1:])
+
+
+def test_sliding_window_dataset_feeds_a_loader():
+    from neurona.data import DataLoader
+    from neurona.timeseries import SlidingWindowDataset
+
+    s = np.sin(np.arange(50, dtype=np.float32))
+    ds = SlidingWindowDataset(s, window=8, horizon=2)
+    assert len(ds) == 41
+    x0, y0 = ds[0]
+    np.testing.assert_array_equal(x0.numpy()[:, 0], s[:8])
+    np.testing.assert_array_equal(y0.numpy()[:, 0], s[8:10])
+    xb, yb = next(iter(DataLoader(ds, batch_size=16)))
+    assert tuple(xb.shape) == (16, 8, 1) and tuple(yb.shape) == (16, 2, 1)
+    X, y = ds.tensors()
+    assert tuple(X.shape) == (41, 8, 1) and tuple(y.shape) == (41, 2, 1)
+
+
+def test_sliding_windows_bad_arguments():
+    from neurona.timeseries import sliding_windows
+
+    with pytest.raises(ValueError, match="too short.*needs at least 12"):
+        sliding_windows(np.zeros(10), window=10, horizon=2)
+    with pytest.raises(ValueError, match="window must be a positive integer"):
+        sliding_windows(np.zeros(10), window=0)
+    with pytest.raises(ValueError, match=r"shape \(time,\) or \(time, features\)"):
+        sliding_windows(np.zeros((2, 3, 4)), window=1)
+
+
+def test_train_test_split_keeps_time_order():
+    from neurona.timeseries import train_test_split
+
+    s = np.arange(100.0)
+    train, test = train_test_split(s, test_size=0.25)
+    np.testing.assert_array_equal(train, s[:75])
+    np.testing.assert_array_equal(test, s[75:])
+    train, test = train_test_split(s, test_size=12)
+    assert len(test) == 12 and test[0] == 88 and train[-1] == 87
+    with pytest.raises(ValueError, match="leaves no data"):
+        train_test_split(s, test_size=100)
+    with pytest.raises(ValueError, match=r"in \(0, 1\)"):
+        train_test_split(s, test_size=1.5)
+
+
+def test_shipped_series_is_the_generator_output():
+    from neurona.timeseries import load_monthly_series, make_monthly_series
+
+    series, months = load_monthly_series(return_months=True)
+    assert series.shape == (240,) and series.dtype == np.float32
+    assert months[0] == "2004-01" and months[12] == "2005-01" and months[-1] == "2023-12"
+    np.testing.assert_array_equal(series, make_monthly_series().astype(np.float32))
+    # A trend (each year's mean above the last) and a yearly season (July above January).
+    yearly = series.reshape(20, 12)
+    assert (np.diff(yearly.mean(axis=1)) > 0).all()
+    assert (yearly[:, 6] > yearly[:, 0]).all()
