@@ -14,9 +14,8 @@ of months is printed.
 
 import argparse
 
-import numpy as np
-
 import neurona
+import numpy as np
 from neurona import nn, optim, timeseries
 from neurona.data import Standardize
 

@@ -10,9 +10,8 @@ and a linear layer maps the final hidden states of both directions to the three 
 
 import argparse
 
-import numpy as np
-
 import neurona
+import numpy as np
 from neurona import nn, optim
 from neurona.data import DataLoader, TensorDataset
 
