@@ -10,6 +10,7 @@
 pub mod act;
 pub mod cells;
 pub mod cells_backward;
+pub mod scratch;
 pub mod sequence;
 
 #[cfg(test)]
@@ -55,7 +56,7 @@ impl Mode {
 
 /// Hidden-state elements below which a cell kernel stays on one thread: a step of a small
 /// batch is a few microseconds of work, less than handing it to another thread costs.
-pub const CELL_GRAIN: usize = 1 << 13;
+pub const CELL_GRAIN: usize = 1 << 12;
 
 /// Batch rows each task of a cell kernel takes, for `batch` rows of `hidden` elements; equal
 /// to `batch` (one task) when the step is too small to split.

@@ -15,6 +15,7 @@
 
 use super::cells::{gru_forward, lstm_forward, rnn_forward};
 use super::cells_backward::{gru_backward, lstm_backward, rnn_backward};
+use super::scratch;
 use super::Mode;
 use crate::cpu::gemm::{sgemm, Epilogue, MatMut, MatRef};
 use rayon::prelude::*;
@@ -79,12 +80,21 @@ impl Problem<'_> {
 /// What the forward pass leaves for backward, by sequence position: the activated gates
 /// (T, N, G) (empty for Elman RNNs, whose derivative comes from h), and for an LSTM the cell
 /// states and their tanh (T, N, H), for a GRU the hidden part of the new gate (T, N, H).
-#[derive(Clone, Debug, Default)]
+/// Dropping it gives the buffers back to the scratch pool.
+#[derive(Debug, Default)]
 pub struct Saved {
     pub gates: Vec<f32>,
     pub cells: Vec<f32>,
     pub tanh_cells: Vec<f32>,
     pub hn: Vec<f32>,
+}
+
+impl Drop for Saved {
+    fn drop(&mut self) {
+        for v in [&mut self.gates, &mut self.cells, &mut self.tanh_cells, &mut self.hn] {
+            scratch::give(std::mem::take(v));
+        }
+    }
 }
 
 /// `buf` seen as rows of `width`: row `read` shared and row `write` mutable (read != write).
@@ -116,7 +126,8 @@ pub fn forward(p: &Problem, x: &[f32], h0: &[f32], c0: Option<&[f32]>, y: &mut [
         (_, Some(a), Some(b)) => Some(a.iter().zip(b).map(|(a, b)| a + b).collect()),
         (_, a, b) => a.or(b).map(<[f32]>::to_vec),
     };
-    let mut gates = vec![0.0f32; t * ng];
+    // Every buffer taken from the pool below is overwritten whole before it is read.
+    let mut gates = scratch::take(t * ng);
     sgemm(
         1.0,
         MatRef::row_major(x, t * n, p.input),
@@ -130,10 +141,10 @@ pub fn forward(p: &Problem, x: &[f32], h0: &[f32], c0: Option<&[f32]>, y: &mut [
     let lstm = p.mode == Mode::Lstm;
     let gru = p.mode == Mode::Gru;
     let (hs, tail) = y.split_at_mut(t * nh);
-    let mut cells = vec![0.0f32; if lstm { t * nh } else { 0 }];
-    let mut tanh_cells = vec![0.0f32; cells.len()];
-    let mut hn = vec![0.0f32; if gru { t * nh } else { 0 }];
-    let mut hh = vec![0.0f32; if gru { ng } else { 0 }];
+    let mut cells = scratch::take(if lstm { t * nh } else { 0 });
+    let mut tanh_cells = scratch::take(cells.len());
+    let mut hn = scratch::take(if gru { t * nh } else { 0 });
+    let mut hh = scratch::take(if gru { ng } else { 0 });
 
     for s in 0..t {
         let pos = p.pos(s);
@@ -185,8 +196,9 @@ pub fn forward(p: &Problem, x: &[f32], h0: &[f32], c0: Option<&[f32]>, y: &mut [
     if lstm {
         tail[nh..2 * nh].copy_from_slice(&cells[last * nh..(last + 1) * nh]);
     }
+    scratch::give(hh);
     if !matches!(p.mode, Mode::Lstm | Mode::Gru) {
-        gates = Vec::new();
+        scratch::give(std::mem::take(&mut gates));
     }
     Saved {
         gates,
@@ -246,9 +258,10 @@ pub fn backward(
     }
 
     let hs = &y[..t * nh];
-    let mut dgx = vec![0.0f32; t * ng];
+    // Pool buffers, overwritten step by step before any read.
+    let mut dgx = scratch::take(t * ng);
     // The hidden pre-activations' gradient differs from the input ones only for a GRU.
-    let mut dgh_own = vec![0.0f32; if gru { t * ng } else { 0 }];
+    let mut dgh_own = scratch::take(if gru { t * ng } else { 0 });
     let mut dh = dy[t * nh..(t + 1) * nh].to_vec();
     let mut dc = if lstm {
         dy[(t + 1) * nh..(t + 2) * nh].to_vec()
@@ -372,6 +385,8 @@ pub fn backward(
             }
         });
     }
+    scratch::give(dgx);
+    scratch::give(dgh_own);
     out
 }
 
