@@ -28,8 +28,8 @@ from neurona import nn
 
 
 def case(kind, input_size, hidden, steps, batch, layers=1, bidirectional=False, backward=True):
-    return {"kind": kind, "input_size": input_size, "hidden": hidden, "steps": steps, "batch": batch, "layers": layers,
-                "bidirectional": bidirectional, "backward": backward}
+    return {"kind": kind, "input_size": input_size, "hidden": hidden, "steps": steps, "batch": batch,
+            "layers": layers, "bidirectional": bidirectional, "backward": backward}
 
 
 HEADLINE = case("LSTM", 32, 128, 50, 64)
