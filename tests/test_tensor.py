@@ -1,10 +1,9 @@
 """Tensor basics: creation, dtypes, NumPy in and out (shared memory), metadata, printing,
 indexing and assignment, devices."""
 
+import neurona
 import numpy as np
 import pytest
-
-import neurona
 
 
 def test_tensor_from_lists_infers_dtypes():
@@ -189,3 +188,19 @@ def test_read_only_and_misaligned_arrays_are_copied_not_shared():
     assert mis.ctypes.data % 4 != 0
     mis[:] = [1, 2, 3, 4]
     assert neurona.from_numpy(mis).tolist() == [1.0, 2.0, 3.0, 4.0]
+
+
+def test_deepcopy_and_pickle_round_trip():
+    import copy
+    import pickle
+
+    t = neurona.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    c = copy.deepcopy(t)
+    assert c.requires_grad and c.is_leaf and c.tolist() == t.tolist()
+    with neurona.no_grad():
+        c[0, 0] = 9.0
+    assert t[0, 0].item() == 1.0
+    p = pickle.loads(pickle.dumps(t))
+    assert p.requires_grad and p.tolist() == t.tolist() and p.data_ptr() != t.data_ptr()
+    i = pickle.loads(pickle.dumps(neurona.tensor([1, 2])))
+    assert i.dtype == neurona.int64 and i.tolist() == [1, 2]

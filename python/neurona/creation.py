@@ -77,7 +77,7 @@ def _finish(t: Tensor, dtype, device, requires_grad) -> Tensor:
 
 
 def full(size, fill_value, *, dtype=None, device=None, requires_grad=False) -> Tensor:
-    shape = _shape_args((size,) if isinstance(size, (list, tuple)) else (size,))
+    shape = _shape_args((size,))
     return _finish(_wrap(_core.full(shape, float(fill_value))), dtype, device, requires_grad)
 
 
@@ -178,8 +178,29 @@ def set_rng_state(state: bytes) -> None:
 
 
 __all__ = [
-    "tensor", "from_numpy", "as_tensor", "from_dlpack", "full", "zeros", "ones", "zeros_like",
-    "ones_like", "full_like", "empty", "arange", "linspace", "eye", "rand", "randn", "randint",
-    "randperm", "rand_like", "randn_like", "manual_seed", "seed_everything", "get_rng_state",
-    "set_rng_state", "float32",
+    "arange",
+    "as_tensor",
+    "empty",
+    "eye",
+    "float32",
+    "from_dlpack",
+    "from_numpy",
+    "full",
+    "full_like",
+    "get_rng_state",
+    "linspace",
+    "manual_seed",
+    "ones",
+    "ones_like",
+    "rand",
+    "rand_like",
+    "randint",
+    "randn",
+    "randn_like",
+    "randperm",
+    "seed_everything",
+    "set_rng_state",
+    "tensor",
+    "zeros",
+    "zeros_like",
 ]

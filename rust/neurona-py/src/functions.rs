@@ -147,5 +147,5 @@ pub fn cuda_device_count() -> usize {
 
 #[pyfunction]
 pub fn isa_name() -> &'static str {
-    "naive"
+    neurona_core::cpu::gemm::isa_name()
 }

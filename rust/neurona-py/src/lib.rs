@@ -1,6 +1,7 @@
 //! The `neurona._core` extension module: thin PyO3 bindings over neurona-core. They convert
 //! and check arguments, release the GIL, call the core, and turn errors into exceptions.
 
+mod conv_bindings;
 mod errors;
 mod functions;
 mod numpy_bridge;
@@ -42,6 +43,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     ] {
         m.add_function(f)?;
     }
+    conv_bindings::register(m)?;
     optim_bindings::register(m)?;
     m.add_function(wrap_pyfunction!(rnn_bindings::rnn_layer, m)?)?;
     Ok(())

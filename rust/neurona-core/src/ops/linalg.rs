@@ -4,7 +4,7 @@
 
 use super::sum_to_shape;
 use crate::autograd::BackwardOp;
-use crate::cpu::gemm::{sgemm, Epilogue, MatMut, MatRef};
+use crate::cpu::gemm::{sgemm, sgemm_batched, Epilogue, MatMut, MatRef};
 use crate::parallel::install;
 use crate::tensor::{broadcast_shapes, layout_fmt_shape as fmt_shape, DType, Layout, Tensor};
 use crate::{bail, Result};
@@ -48,25 +48,66 @@ fn batched(a: &Tensor, b: &Tensor) -> Result<Tensor> {
     let (oa, ob) = (batch_offsets(&la), batch_offsets(&lb));
     let nd = batch.len();
     let mut out = vec![0.0f32; nbatch * m * n];
+    let uniform = |o: &[usize]| -> Option<usize> {
+        let s = if o.len() > 1 {
+            o[1].checked_sub(o[0])?
+        } else {
+            0
+        };
+        o.windows(2)
+            .all(|w| w[1] >= w[0] && w[1] - w[0] == s)
+            .then_some(s)
+    };
     a.with_storage(|xs: &[f32], _| {
         b.with_storage(|ys: &[f32], _| {
-            install(|| {
-                for (t, c) in out.chunks_mut((m * n).max(1)).enumerate().take(nbatch) {
-                    let am = MatRef {
-                        data: &xs[oa[t]..],
+            let am = |t: usize| MatRef {
+                data: &xs[oa[t]..],
+                rows: m,
+                cols: k,
+                rs: la.strides[nd],
+                cs: la.strides[nd + 1],
+            };
+            let bm = |t: usize| MatRef {
+                data: &ys[ob[t]..],
+                rows: k,
+                cols: n,
+                rs: lb.strides[nd],
+                cs: lb.strides[nd + 1],
+            };
+            install(|| match (uniform(&oa), uniform(&ob)) {
+                // One call over the whole batch lets small items run in parallel.
+                (Some(sa), Some(sb)) if nbatch > 0 => {
+                    let cm = MatMut {
+                        data: &mut out,
                         rows: m,
-                        cols: k,
-                        rs: la.strides[nd],
-                        cs: la.strides[nd + 1],
-                    };
-                    let bm = MatRef {
-                        data: &ys[ob[t]..],
-                        rows: k,
                         cols: n,
-                        rs: lb.strides[nd],
-                        cs: lb.strides[nd + 1],
+                        rs: n,
+                        cs: 1,
                     };
-                    sgemm(1.0, am, bm, 0.0, MatMut::row_major(c, m, n), Epilogue::None);
+                    sgemm_batched(
+                        nbatch,
+                        1.0,
+                        am(0),
+                        sa,
+                        bm(0),
+                        sb,
+                        0.0,
+                        cm,
+                        m * n,
+                        Epilogue::None,
+                    );
+                }
+                _ => {
+                    for (t, c) in out.chunks_mut((m * n).max(1)).enumerate().take(nbatch) {
+                        sgemm(
+                            1.0,
+                            am(t),
+                            bm(t),
+                            0.0,
+                            MatMut::row_major(c, m, n),
+                            Epilogue::None,
+                        );
+                    }
                 }
             })
         })

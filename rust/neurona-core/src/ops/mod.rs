@@ -1,8 +1,10 @@
 //! Differentiable operations on `Tensor`, one family a file. Each file holds the forward of its
 //! ops and, beside it, the `BackwardOp` that differentiates it.
 
+pub mod batch_norm;
 pub mod binary;
 pub mod compare;
+pub mod conv;
 pub mod create;
 pub mod index;
 pub mod inplace;

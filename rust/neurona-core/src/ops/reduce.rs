@@ -115,10 +115,11 @@ fn run(p: &Plan, kind: Kind) -> Result<Vec<f32>> {
                         for ri in 1..r {
                             let row = &xs[base + ri * inner..base + ri * inner + len];
                             for (b, &v) in best.iter_mut().zip(row) {
-                                if v.is_nan() || (is_max && v > *b) || (!is_max && v < *b) {
-                                    if !b.is_nan() {
-                                        *b = v;
-                                    }
+                                // NaN wins and then stays, as in NumPy and PyTorch.
+                                let better =
+                                    v.is_nan() || (is_max && v > *b) || (!is_max && v < *b);
+                                if better && !b.is_nan() {
+                                    *b = v;
                                 }
                             }
                         }
