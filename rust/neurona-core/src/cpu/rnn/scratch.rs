@@ -75,6 +75,7 @@ impl Pool {
         }
     }
 
+    #[cfg(test)]
     fn len(&self) -> usize {
         self.0.lock().unwrap_or_else(|e| e.into_inner()).len()
     }
@@ -98,7 +99,11 @@ mod tests {
         pool.give(large);
         pool.give(small);
         let a = pool.take(50);
-        assert_eq!((a.len(), a.as_ptr()), (50, ps), "the smallest fitting buffer");
+        assert_eq!(
+            (a.len(), a.as_ptr()),
+            (50, ps),
+            "the smallest fitting buffer"
+        );
         let b = pool.take(800);
         assert_eq!((b.len(), b.as_ptr()), (800, pl));
         assert_eq!(pool.len(), 0);

@@ -91,7 +91,12 @@ pub struct Saved {
 
 impl Drop for Saved {
     fn drop(&mut self) {
-        for v in [&mut self.gates, &mut self.cells, &mut self.tanh_cells, &mut self.hn] {
+        for v in [
+            &mut self.gates,
+            &mut self.cells,
+            &mut self.tanh_cells,
+            &mut self.hn,
+        ] {
             scratch::give(std::mem::take(v));
         }
     }
