@@ -8,6 +8,7 @@ mod functions;
 mod numpy_bridge;
 mod optim_bindings;
 mod py_tensor;
+mod rnn_bindings;
 
 use pyo3::prelude::*;
 
@@ -44,5 +45,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     conv_bindings::register(m)?;
     optim_bindings::register(m)?;
     cuda_bindings::register(m)?;
+    m.add_function(wrap_pyfunction!(rnn_bindings::rnn_layer, m)?)?;
     Ok(())
 }
