@@ -36,6 +36,10 @@ pub(super) trait MicroKernel {
     /// The panels hold kc steps; the tile (and the bias, if any, for NR columns) is valid
     /// memory; the CPU has the kernel's features.
     unsafe fn tile(kc: usize, a: *const f32, b: *const f32, c: *mut f32, rs_c: usize, u: &Update);
+
+    /// Hints that the cache line at `p` is needed soon (into L2); no-op by default.
+    #[inline(always)]
+    unsafe fn prefetch_l2(_p: *const f32) {}
 }
 
 /// Where a panel-packing call reads from: `len` rows of panels' long side (M for A, N for B),
@@ -62,6 +66,9 @@ pub(super) struct MacroArgs {
     pub rs_c: usize,
     pub cs_c: usize,
     pub upd: Update,
+    /// Prefetch each next B panel while the current one is in use: set when the packed B of
+    /// one K block is larger than L2, so its panels come from L3.
+    pub prefetch_b: bool,
 }
 
 /// The functions of one ISA, compiled with its target features.
@@ -108,8 +115,21 @@ pub(super) unsafe fn macro_kernel<K: MicroKernel>(m: &MacroArgs) {
         }
         let mut ir = 0;
         let mut a = m.a;
+        // The next B panel, a slice of its cache lines per A panel.
+        let next_b = b.wrapping_add(nr_full * m.kc);
+        let lines = if m.prefetch_b && jr + nr_full < m.nc {
+            nr_full * m.kc / 16
+        } else {
+            0
+        };
+        let per_ir = lines.div_ceil(m.mc.div_ceil(mr_full)).max(1);
+        let mut line = 0;
         while ir < m.mc {
             let mr = mr_full.min(m.mc - ir);
+            for _ in 0..per_ir.min(lines - line) {
+                K::prefetch_l2(next_b.add(line * 16));
+                line += 1;
+            }
             let c = m.c.add(ir * m.rs_c + jr * m.cs_c);
             if mr == mr_full && nr == nr_full && m.cs_c == 1 {
                 K::tile(m.kc, a, b, c, m.rs_c, &u);

@@ -1,16 +1,15 @@
 //! The portable micro-kernel: plain Rust on fixed-size arrays, which the compiler vectorises
-//! with whatever the target's baseline offers. Used where no faster kernel applies, and as a
-//! second independent implementation in the tests.
+//! with whatever the target's baseline offers. Used where no faster kernel applies. Generic
+//! over the tile shape so the tests can also drive the driver and packing with the tile
+//! shapes of kernels this machine cannot run (AVX-512's 12 x 32, NEON's 8 x 12).
 
 use super::kernel::{define_kernel_set, MicroKernel, Update};
 use super::pack::pack_panels;
 
-const MR: usize = 4;
-const NR: usize = 8;
+/// An MR x NR tile of scalar code.
+pub(super) struct Portable<const MR: usize, const NR: usize>;
 
-pub(super) struct Portable;
-
-impl MicroKernel for Portable {
+impl<const MR: usize, const NR: usize> MicroKernel for Portable<MR, NR> {
     const MR: usize = MR;
     const NR: usize = NR;
 
@@ -46,4 +45,4 @@ impl MicroKernel for Portable {
     }
 }
 
-define_kernel_set!("portable", Portable, MR, NR, pack_panels);
+define_kernel_set!("portable", Portable<4, 8>, 4, 8, pack_panels);
