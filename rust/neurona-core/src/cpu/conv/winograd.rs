@@ -15,8 +15,8 @@ use super::dot_gemm::gemm_abt_acc;
 use super::params::Conv2dGeom;
 use super::simd::avx2_variant;
 use super::winograd_transforms::{
-    grad_out_transform, grad_scratch_len, input_padded_len, input_scratch_len, input_transform, output_scratch_len,
-    output_transform, weight_grad_tile, weight_tile, ChunkCols,
+    grad_out_transform, grad_scratch_len, input_padded_len, input_scratch_len, input_transform,
+    output_scratch_len, output_transform, weight_grad_tile, weight_tile, ChunkCols,
 };
 use crate::cpu::gemm::{sgemm_batched, Epilogue, MatMut, MatRef};
 

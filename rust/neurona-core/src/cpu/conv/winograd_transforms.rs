@@ -65,7 +65,7 @@ fn split_row(src: Option<&[f32]>, pad_w: usize, ce: &mut [f32], co: &mut [f32]) 
         return;
     };
     let (w, half) = (r.len(), r.len() / 2);
-    if pad_w % 2 == 0 {
+    if pad_w.is_multiple_of(2) {
         // Padded column 2k is input column 2k - pad_w: pairs land at k = m + pad_w / 2.
         let off = pad_w / 2;
         deinterleave(r, &mut ce[off..], &mut co[off..]);
@@ -110,7 +110,8 @@ pub(crate) fn input_transform(
     let slots = 2 * n;
     let mut p_it = padded[..4 * slots].chunks_exact_mut(slots);
     // [even rows, odd rows] x [even columns, odd columns].
-    let [ce0, co0, ce1, co1]: [&mut [f32]; 4] = std::array::from_fn(|_| p_it.next().expect("4 arrays"));
+    let [ce0, co0, ce1, co1]: [&mut [f32]; 4] =
+        std::array::from_fn(|_| p_it.next().expect("4 arrays"));
     let (mut a, mut seg) = (0, 0);
     while a < cc.nr {
         // A run of tile rows of one sample with consecutive indices.
@@ -120,13 +121,24 @@ pub(crate) fn input_transform(
             b += 1;
         }
         let input_row = |pr: usize| {
-            (pr >= pad_h && pr - pad_h < h).then(|| &x[x0 + (pr - pad_h) * w..x0 + (pr - pad_h + 1) * w])
+            (pr >= pad_h && pr - pad_h < h)
+                .then(|| &x[x0 + (pr - pad_h) * w..x0 + (pr - pad_h + 1) * w])
         };
         for q in 0..=b - a {
             let slot = (a + seg + q) * s..(a + seg + q + 1) * s;
             let pr = 2 * (ty0 + q);
-            split_row(input_row(pr), pad_w, &mut ce0[slot.clone()], &mut co0[slot.clone()]);
-            split_row(input_row(pr + 1), pad_w, &mut ce1[slot.clone()], &mut co1[slot]);
+            split_row(
+                input_row(pr),
+                pad_w,
+                &mut ce0[slot.clone()],
+                &mut co0[slot.clone()],
+            );
+            split_row(
+                input_row(pr + 1),
+                pad_w,
+                &mut ce1[slot.clone()],
+                &mut co1[slot],
+            );
         }
         // B^T down the columns: (d0 - d2, d1 + d2, d2 - d1, d1 - d3), where for tile row rr
         // d0, d1 are slot rr of the even/odd-row arrays and d2, d3 slot rr + 1.
@@ -192,7 +204,8 @@ fn deinterleave(src: &[f32], e: &mut [f32], o: &mut [f32]) {
 #[inline(always)]
 fn deinterleave_block<const N: usize, const N2: usize>(src: &[f32], e: &mut [f32], o: &mut [f32]) {
     let src: &[f32; N2] = src.try_into().expect("2N floats");
-    let (e, o): (&mut [f32; N], &mut [f32; N]) = (e.try_into().expect("N"), o.try_into().expect("N"));
+    let (e, o): (&mut [f32; N], &mut [f32; N]) =
+        (e.try_into().expect("N"), o.try_into().expect("N"));
     for k in 0..N {
         e[k] = src[2 * k];
         o[k] = src[2 * k + 1];
