@@ -181,7 +181,9 @@ impl PyTensor {
             )));
         }
         let s = self.inner.detach();
-        let t = run(py, move || neurona_core::cuda::to_device(&s, neurona_core::Device::Cpu))?;
+        let t = run(py, move || {
+            neurona_core::cuda::to_device(&s, neurona_core::Device::Cpu)
+        })?;
         Ok(match t.dtype() {
             DType::F32 => (t.to_vec::<f32>().map_err(to_py)?[0] as f64)
                 .into_pyobject(py)?
@@ -381,7 +383,10 @@ impl PyTensor {
         run(py, move || s.to_dtype(d)).map(wrap)
     }
     fn to_device(&self, py: Python<'_>, device: &str) -> PyResult<PyTensor> {
-        let (s, dev) = (self.inner.clone(), crate::cuda_bindings::parse_device(device)?);
+        let (s, dev) = (
+            self.inner.clone(),
+            crate::cuda_bindings::parse_device(device)?,
+        );
         run(py, move || {
             if let neurona_core::Device::Cuda(i) = dev {
                 neurona_core::cuda::check_device(i)?;
