@@ -168,7 +168,11 @@ class Tensor:
 
     @data.setter
     def data(self, value) -> None:
+        # Keeps requires_grad, as PyTorch does (model.to("cuda") swaps parameters' data).
+        requires_grad = self._c.requires_grad and self._c.is_leaf
         self._c = value._c.detach()
+        if requires_grad:
+            self._c.set_requires_grad(True)
 
     # ----- conversion -----------------------------------------------------------------
     def numpy(self) -> np.ndarray:
@@ -197,7 +201,7 @@ class Tensor:
         return self._c.item()
 
     def tolist(self):
-        return self._c.detach().numpy().tolist()
+        return self._c.detach().to_device("cpu").numpy().tolist()
 
     def __float__(self) -> float:
         return float(self.item())
@@ -267,7 +271,7 @@ class Tensor:
 
     # ----- printing -------------------------------------------------------------------
     def __repr__(self) -> str:
-        arr = self._c.detach().numpy()
+        arr = self._c.detach().to_device("cpu").numpy()
         if arr.dtype == np.float32:
             finite = arr[np.isfinite(arr)]
             integral = finite.size == 0 or bool(np.all(finite == np.round(finite)))

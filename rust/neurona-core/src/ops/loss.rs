@@ -163,6 +163,16 @@ impl Tensor {
                 "{OP}: expected int64 labels or float32 probabilities as target, got bool"
             ),
         };
+        if self.device().is_cuda() || target.device().is_cuda() {
+            if probs || reduction != Reduction::Mean || label_smoothing != 0.0 {
+                bail!(
+                    Runtime,
+                    "{OP} on CUDA supports class labels with reduction='mean' and no label \
+                     smoothing so far"
+                );
+            }
+            return crate::cuda::ops::cross_entropy(self, target, ignore_index.unwrap_or(i64::MIN));
+        }
         let opts = CrossEntropy {
             reduction,
             label_smoothing,

@@ -13,6 +13,7 @@ pub mod linalg;
 pub mod loss;
 pub mod optim_step;
 pub mod reduce;
+pub mod rnn;
 pub mod softmax;
 pub mod unary;
 pub mod view;

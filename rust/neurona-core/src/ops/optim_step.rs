@@ -133,6 +133,9 @@ pub fn sgd_step(
             "sgd: a momentum buffer must be given exactly when momentum != 0"
         );
     }
+    if param.device().is_cuda() {
+        return crate::cuda::ops::sgd_step(cfg, t, param, grad, momentum_buffer);
+    }
     let states: Vec<_> = named("momentum_buffer", momentum_buffer)
         .into_iter()
         .collect();
@@ -152,6 +155,9 @@ pub fn adagrad_step(
 ) -> Result<()> {
     cfg.validate()?;
     check_step(t, "adagrad")?;
+    if param.device().is_cuda() {
+        return crate::cuda::ops::adagrad_step(cfg, t, param, grad, state_sum);
+    }
     check_all("adagrad", param, grad, &[("sum", state_sum)])?;
     with_param(param, grad, |p, g| {
         with_mut(state_sum, |s| cfg.step(t, p, g, s))
@@ -210,6 +216,10 @@ pub fn rmsprop_step(
             "rmsprop: grad_avg must be given iff centered, momentum_buffer iff momentum > 0"
         );
     }
+    if param.device().is_cuda() {
+        let (ga, mb) = (grad_avg, momentum_buffer);
+        return crate::cuda::ops::rmsprop_step(cfg, param, grad, square_avg, ga, mb);
+    }
     let mut states = vec![("square_avg", square_avg)];
     states.extend(named("grad_avg", grad_avg));
     states.extend(named("momentum_buffer", momentum_buffer));
@@ -251,6 +261,10 @@ pub fn adam_step(
             Value,
             "adam: max_exp_avg_sq must be given exactly when amsgrad is on"
         );
+    }
+    if param.device().is_cuda() {
+        let (m, v, vmax) = (exp_avg, exp_avg_sq, max_exp_avg_sq);
+        return crate::cuda::ops::adam_step(cfg, t, param, grad, m, v, vmax);
     }
     let mut states = vec![("exp_avg", exp_avg), ("exp_avg_sq", exp_avg_sq)];
     states.extend(named("max_exp_avg_sq", max_exp_avg_sq));

@@ -26,6 +26,9 @@ impl Tensor {
             self.clone()
         };
         let ax = normalize_axis(axis, x.ndim(), what)?;
+        if x.device().is_cuda() {
+            return crate::cuda::ops::softmax(&x, ax, log)?.reshape(self.shape());
+        }
         let shape = AxisShape::of(x.shape(), ax)?;
         let mut y = vec![0.0f32; x.numel()];
         x.with_slice(|xs: &[f32]| {
