@@ -17,12 +17,13 @@ impl<const MR: usize, const NR: usize> MicroKernel for Portable<MR, NR> {
     unsafe fn tile(kc: usize, a: *const f32, b: *const f32, c: *mut f32, rs_c: usize, u: &Update) {
         let mut acc = [[0.0f32; NR]; MR];
         for p in 0..kc {
-            let ap = a.add(p * MR);
-            let bp = b.add(p * NR);
-            for (i, row) in acc.iter_mut().enumerate() {
-                let ai = *ap.add(i);
-                for (j, x) in row.iter_mut().enumerate() {
-                    *x += ai * *bp.add(j);
+            // Whole rows as arrays (unaligned reads): lets the compiler keep `acc` in
+            // registers and vectorise over j.
+            let av = a.add(p * MR).cast::<[f32; MR]>().read_unaligned();
+            let bv = b.add(p * NR).cast::<[f32; NR]>().read_unaligned();
+            for (row, &ai) in acc.iter_mut().zip(av.iter()) {
+                for (x, &bj) in row.iter_mut().zip(bv.iter()) {
+                    *x += ai * bj;
                 }
             }
         }
