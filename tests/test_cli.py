@@ -24,6 +24,9 @@ def test_train_then_eval_mlp_on_the_subset(tmp_path, capsys):
     assert train_acc > 0.6  # one epoch on 10 000 images; chance is 0.1
     meta = load_metadata(out)
     assert meta["neurona.model"] == "mlp" and meta["neurona.dataset"] == "fashion-mnist"
+    # the inputs were standardized with the training images' mean and std (about 0.29, 0.35)
+    assert 0.2 < float(meta["neurona.input_mean"]) < 0.4
+    assert 0.25 < float(meta["neurona.input_std"]) < 0.45
     weights = neurona.load(out)
     assert weights["1.weight"].shape == (256, 784) and weights["5.weight"].shape == (10, 128)
 

@@ -68,8 +68,9 @@ impl Unary {
                     a * x
                 }
             }
-            Unary::Sigmoid => sigmoid(x),
-            Unary::Tanh => x.tanh(),
+            // Branch-free Cephes forms (a couple of ulp): the loop vectorises, libm's does not.
+            Unary::Sigmoid => crate::cpu::rnn::act::sigmoid(x),
+            Unary::Tanh => crate::cpu::rnn::act::tanh(x),
             // PyTorch's threshold: above 20 softplus(x) == x to float precision.
             Unary::Softplus => {
                 if x > 20.0 {
