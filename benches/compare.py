@@ -34,7 +34,7 @@ class Row:
     group: str
     name: str
     setup: Callable[[], dict]
-    flops: Optional[float] = None
+    flops: Optional[float] = None  # noqa: UP045 - evaluated on Python 3.9
     extra: dict = field(default_factory=dict)
 
 
@@ -72,7 +72,7 @@ def load_rows() -> list:
     return out
 
 
-def fmt_time(s: Optional[float]) -> str:
+def fmt_time(s: Optional[float]) -> str:  # noqa: UP045
     if s is None:
         return "-"
     if s >= 1:
@@ -90,9 +90,8 @@ def main(argv=None) -> int:
     ap.add_argument("--no-torch", action="store_true")
     args = ap.parse_args(argv)
 
-    import numpy as np
-
     import neurona
+    import numpy as np
 
     torch = None if args.no_torch else try_torch()
     if args.threads:
@@ -121,7 +120,7 @@ def main(argv=None) -> int:
             times[lib] = median_time(fn, args.repeat)
         nr = times["neurona"]
 
-        def ratio(other):
+        def ratio(other, nr=nr):
             return f"{other / nr:7.2f}" if other and nr else f"{'-':>7}"
 
         line = (
@@ -129,7 +128,7 @@ def main(argv=None) -> int:
             f"{fmt_time(times['torch']):>11} {ratio(times['numpy'])} {ratio(times['torch'])}"
         )
         if row.flops and nr:
-            gf = lambda t: f"{row.flops / t / 1e9:.0f}" if t else "-"  # noqa: E731
+            gf = lambda t, f=row.flops: f"{f / t / 1e9:.0f}" if t else "-"
             line += f"   GFLOP/s {gf(nr)} / {gf(times['numpy'])} / {gf(times['torch'])}"
         print(line, flush=True)
     return 0

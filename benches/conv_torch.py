@@ -26,17 +26,20 @@ SHAPES = [
 
 
 def median_ms(fn, repeat, min_time=0.3):
+    """Median wall time of `repeat` calls, and the median process CPU time (all threads)."""
     fn()
     # Warm up for a little while so caches, thread pools and allocators settle.
     t_end = time.perf_counter() + min_time
     while time.perf_counter() < t_end:
         fn()
-    times = []
+    walls, cpus = [], []
     for _ in range(repeat):
+        c0 = time.process_time()
         t0 = time.perf_counter()
         fn()
-        times.append((time.perf_counter() - t0) * 1e3)
-    return statistics.median(times)
+        walls.append((time.perf_counter() - t0) * 1e3)
+        cpus.append((time.process_time() - c0) * 1e3)
+    return statistics.median(walls), statistics.median(cpus)
 
 
 def np_im2col(x, k, pad):
@@ -136,13 +139,17 @@ def main():
     # PyTorch (OpenMP) and NumPy (OpenBLAS) keep their own spinning thread pools; timing them
     # interleaved makes each fight the other's idle spinners, so run all of one, then the other.
     torch_ms = [median_ms(tf, args.repeat) for _, _, tf, _ in rows]
+    nan = (float("nan"), float("nan"))
     numpy_ms = [
-        median_ms(nf, max(5, args.repeat // 3)) if nf is not None else float("nan")
-        for _, _, _, nf in rows
+        median_ms(nf, max(5, args.repeat // 3)) if nf is not None else nan for _, _, _, nf in rows
     ]
-    print(f"{'shape':<22} {'op':<14} {'torch ms':>10} {'numpy ms':>10}")
-    for (name, op, _, _), tt, nt in zip(rows, torch_ms, numpy_ms):
-        print(f"{name:<22} {op:<14} {tt:>10.3f} {nt:>10.3f}")
+    print(
+        "medians in ms: wall, and process CPU time summed over threads (robust to a busy machine)"
+    )
+    head = f"{'shape':<22} {'op':<14} {'torch':>9} {'torch cpu':>10} {'numpy':>9} {'numpy cpu':>10}"
+    print(head)
+    for (name, op, _, _), (tt, tc), (nt, nc) in zip(rows, torch_ms, numpy_ms):
+        print(f"{name:<22} {op:<14} {tt:>9.3f} {tc:>10.3f} {nt:>9.3f} {nc:>10.3f}")
 
 
 if __name__ == "__main__":

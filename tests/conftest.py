@@ -1,9 +1,8 @@
 """Shared pytest fixtures: a seeded NumPy generator per test and a reset neurona seed."""
 
+import neurona
 import numpy as np
 import pytest
-
-import neurona
 
 
 @pytest.fixture

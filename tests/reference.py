@@ -4,9 +4,8 @@ suite is one line with this."""
 
 from __future__ import annotations
 
-import numpy as np
-
 import neurona
+import numpy as np
 from neurona.autograd import gradcheck
 
 

@@ -4,10 +4,9 @@ tensors used twice, very long chains, and the course's perceptron."""
 import math
 import threading
 
+import neurona
 import numpy as np
 import pytest
-
-import neurona
 
 
 def test_the_course_perceptron():

@@ -1,12 +1,11 @@
 """Property tests (hypothesis): any pair of broadcast-compatible shapes gives NumPy's result
 shape and values, and its gradient sums back to each input's shape."""
 
+import neurona
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
-
-import neurona
 
 
 @settings(max_examples=60, deadline=None)

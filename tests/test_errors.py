@@ -1,10 +1,9 @@
 """Bad input becomes a clear Python exception naming what was expected and what was given;
 never a crash or a PanicException."""
 
+import neurona
 import numpy as np
 import pytest
-
-import neurona
 
 
 def test_matmul_shape_mismatch_message():

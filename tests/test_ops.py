@@ -1,10 +1,9 @@
 """Every differentiable op: forward against NumPy and backward against central differences,
 on odd shapes, with broadcasting and on non-contiguous inputs."""
 
+import neurona
 import numpy as np
 import pytest
-
-import neurona
 from reference import check_op
 
 
@@ -142,7 +141,7 @@ def test_matmul_shapes_and_broadcast_batches(rng, sa, sb):
 def test_linear_fused_bias_and_relu(rng):
     x, w, b = arr(rng, 5, 3), arr(rng, 4, 3), arr(rng, 4)
     check_op(lambda x, w, b: neurona.linear(x, w, b), lambda x, w, b: x @ w.T + b, x, w, b)
-    relu_ref = lambda x, w, b: np.maximum(x @ w.T + b, 0)  # noqa: E731
+    relu_ref = lambda x, w, b: np.maximum(x @ w.T + b, 0)
     # Move pre-activations away from 0 so the ReLU kink does not disturb finite differences.
     pre = x @ w.T + b
     b = (b + np.where(np.abs(pre).min(axis=0) < 0.05, 0.2, 0.0)).astype(np.float32)

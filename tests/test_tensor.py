@@ -1,10 +1,9 @@
 """Tensor basics: creation, dtypes, NumPy in and out (shared memory), metadata, printing,
 indexing and assignment, devices."""
 
+import neurona
 import numpy as np
 import pytest
-
-import neurona
 
 
 def test_tensor_from_lists_infers_dtypes():
@@ -166,16 +165,21 @@ def test_dtype_conversions():
     assert (neurona.tensor([1, 2]) / 2).tolist() == [0.5, 1.0]
 
 
-def test_devices_and_cuda_without_the_feature():
+def test_devices_and_asking_for_cuda_where_it_cannot_run():
     t = neurona.ones(2)
     assert t.device == "cpu" and str(t.device) == "cpu"
     assert t.to("cpu").data_ptr() == t.data_ptr()
-    assert neurona.cuda.is_available() is False
-    assert neurona.cuda.device_count() == 0
-    with pytest.raises(RuntimeError, match="not compiled with CUDA"):
-        t.to("cuda")
     with pytest.raises(ValueError, match="unknown device"):
         t.to("tpu")
+    if neurona.backends.cuda.is_built() and neurona.cuda.is_available():
+        assert t.to("cuda").device == "cuda:0"
+        return
+    assert neurona.cuda.is_available() is False
+    assert neurona.cuda.device_count() == 0
+    # Without the feature the error says how to rebuild; with it but no GPU, that none is there.
+    message = "no CUDA|not available|driver" if neurona.backends.cuda.is_built() else "not compiled with CUDA"
+    with pytest.raises(RuntimeError, match=message):
+        t.to("cuda")
 
 
 def test_read_only_and_misaligned_arrays_are_copied_not_shared():
@@ -189,3 +193,19 @@ def test_read_only_and_misaligned_arrays_are_copied_not_shared():
     assert mis.ctypes.data % 4 != 0
     mis[:] = [1, 2, 3, 4]
     assert neurona.from_numpy(mis).tolist() == [1.0, 2.0, 3.0, 4.0]
+
+
+def test_deepcopy_and_pickle_round_trip():
+    import copy
+    import pickle
+
+    t = neurona.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    c = copy.deepcopy(t)
+    assert c.requires_grad and c.is_leaf and c.tolist() == t.tolist()
+    with neurona.no_grad():
+        c[0, 0] = 9.0
+    assert t[0, 0].item() == 1.0
+    p = pickle.loads(pickle.dumps(t))
+    assert p.requires_grad and p.tolist() == t.tolist() and p.data_ptr() != t.data_ptr()
+    i = pickle.loads(pickle.dumps(neurona.tensor([1, 2])))
+    assert i.dtype == neurona.int64 and i.tolist() == [1, 2]

@@ -1,9 +1,8 @@
 """Results are bitwise identical for any thread count."""
 
+import neurona
 import numpy as np
 import pytest
-
-import neurona
 
 
 @pytest.fixture

@@ -1,7 +1,6 @@
 """Rows for the foundation's elementwise ops, reductions and softmax."""
 
 import numpy as np
-
 from compare import Row, try_torch
 
 

@@ -7,19 +7,16 @@ optimizers in ``neurona.optim``."""
 from neurona import _core
 from neurona._core import __version__
 from neurona._device import device
-from neurona._dtypes import bool_ as bool  # noqa: A001 - PyTorch's name
+from neurona._dtypes import bool_ as bool
 from neurona._dtypes import dtype, float32, int64
 from neurona._grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
-from neurona.creation import *  # noqa: F401,F403
+from neurona.creation import *
 from neurona.creation import __all__ as _creation_all
-from neurona.ops import *  # noqa: F401,F403
+from neurona.io import load, load_checkpoint, save, save_checkpoint
+from neurona.ops import *
 from neurona.tensor import Tensor
 
-from neurona import autograd, cuda, data, datasets, io, metrics  # noqa: E402  (after Tensor exists)
-from neurona.io import load, load_checkpoint, save, save_checkpoint  # noqa: E402
-from neurona import nn, optim  # noqa: E402
-
-float = float32  # noqa: A001 - PyTorch's alias
+float = float32
 long = int64
 
 
@@ -37,7 +34,12 @@ def isa() -> str:
     return _core.isa_name()
 
 
-__all__ = ["Tensor", "device", "dtype", "float32", "int64", "bool", "no_grad", "enable_grad",
-           "set_grad_enabled", "is_grad_enabled", "autograd", "cuda", "set_num_threads",
-           "get_num_threads", "isa", "__version__", "data", "datasets", "io", "metrics", "save", "load",
-           "save_checkpoint", "load_checkpoint", *_creation_all]
+# Subpackages come last: they use the Tensor and its functions at import time.
+from neurona import autograd, backends, cuda, data, datasets, io, metrics, nn, optim
+
+__all__ = [  # noqa: PLE0604 - the creation names are strings too
+    "Tensor", "device", "dtype", "float32", "int64", "bool", "no_grad", "enable_grad",
+    "set_grad_enabled", "is_grad_enabled", "autograd", "backends", "cuda", "set_num_threads",
+    "get_num_threads", "isa", "__version__", "data", "datasets", "io", "metrics", "nn", "optim",
+    "save", "load", "save_checkpoint", "load_checkpoint", *_creation_all,
+]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 
 class device:
-    __slots__ = ("type", "index")
+    __slots__ = ("index", "type")
 
     def __init__(self, spec="cpu", index=None):
         if isinstance(spec, device):

@@ -9,7 +9,7 @@ import numpy as np
 class dtype:
     """A tensor element type, printed as ``neurona.float32`` like PyTorch's."""
 
-    __slots__ = ("name", "numpy", "is_floating_point")
+    __slots__ = ("is_floating_point", "name", "numpy")
 
     def __init__(self, name: str, np_dtype, is_floating_point: bool):
         self.name = name

@@ -83,4 +83,4 @@ def gradcheck(fn, inputs, eps=1e-3, atol=1e-3, rtol=1e-2, seed=0, raise_exceptio
     return True
 
 
-__all__ = ["gradcheck", "GradcheckError", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled"]
+__all__ = ["GradcheckError", "enable_grad", "gradcheck", "is_grad_enabled", "no_grad", "set_grad_enabled"]

@@ -38,9 +38,11 @@ def tensor(data, dtype=None, device=None, requires_grad=False) -> Tensor:
     target = as_dtype(dtype).numpy if dtype is not None else _np_dtype_for(arr)
     arr = np.array(arr, dtype=target, copy=True, order="C")
     t = _wrap(_core.from_numpy(arr))
+    if device is not None:
+        t = t.to(device)  # before requires_grad, so the result is a leaf on that device
     if requires_grad:
         t.requires_grad_(True)
-    return t.to(device) if device is not None else t
+    return t
 
 
 def from_numpy(arr: np.ndarray) -> Tensor:
@@ -77,7 +79,7 @@ def _finish(t: Tensor, dtype, device, requires_grad) -> Tensor:
 
 
 def full(size, fill_value, *, dtype=None, device=None, requires_grad=False) -> Tensor:
-    shape = _shape_args((size,) if isinstance(size, (list, tuple)) else (size,))
+    shape = _shape_args((size,))
     return _finish(_wrap(_core.full(shape, float(fill_value))), dtype, device, requires_grad)
 
 
@@ -89,16 +91,19 @@ def ones(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
     return full(_shape_args(size), 1.0, dtype=dtype, device=device, requires_grad=requires_grad)
 
 
-def zeros_like(t, dtype=None, requires_grad=False) -> Tensor:
-    return zeros(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)
+def zeros_like(t, dtype=None, device=None, requires_grad=False) -> Tensor:
+    device = t.device if device is None else device  # on t's device, as in PyTorch
+    return zeros(t.shape, dtype=dtype or t.dtype, device=device, requires_grad=requires_grad)
 
 
-def ones_like(t, dtype=None, requires_grad=False) -> Tensor:
-    return ones(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)
+def ones_like(t, dtype=None, device=None, requires_grad=False) -> Tensor:
+    device = t.device if device is None else device
+    return ones(t.shape, dtype=dtype or t.dtype, device=device, requires_grad=requires_grad)
 
 
-def full_like(t, fill_value, dtype=None, requires_grad=False) -> Tensor:
-    return full(t.shape, fill_value, dtype=dtype or t.dtype, requires_grad=requires_grad)
+def full_like(t, fill_value, dtype=None, device=None, requires_grad=False) -> Tensor:
+    device = t.device if device is None else device
+    return full(t.shape, fill_value, dtype=dtype or t.dtype, device=device, requires_grad=requires_grad)
 
 
 def empty(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
@@ -178,8 +183,29 @@ def set_rng_state(state: bytes) -> None:
 
 
 __all__ = [
-    "tensor", "from_numpy", "as_tensor", "from_dlpack", "full", "zeros", "ones", "zeros_like",
-    "ones_like", "full_like", "empty", "arange", "linspace", "eye", "rand", "randn", "randint",
-    "randperm", "rand_like", "randn_like", "manual_seed", "seed_everything", "get_rng_state",
-    "set_rng_state", "float32",
+    "arange",
+    "as_tensor",
+    "empty",
+    "eye",
+    "float32",
+    "from_dlpack",
+    "from_numpy",
+    "full",
+    "full_like",
+    "get_rng_state",
+    "linspace",
+    "manual_seed",
+    "ones",
+    "ones_like",
+    "rand",
+    "rand_like",
+    "randint",
+    "randn",
+    "randn_like",
+    "randperm",
+    "seed_everything",
+    "set_rng_state",
+    "tensor",
+    "zeros",
+    "zeros_like",
 ]

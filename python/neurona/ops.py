@@ -33,7 +33,7 @@ def div(a, b):
     return _as_tensor(a)._bin(b, "div")
 
 
-def pow(a, b):  # noqa: A001 - PyTorch's name
+def pow(a, b):
     return _as_tensor(a)._bin(b, "pow")
 
 
@@ -58,7 +58,7 @@ neg = _unary("neg")
 exp = _unary("exp")
 log = _unary("log")
 sqrt = _unary("sqrt")
-abs = _unary("abs")  # noqa: A001 - PyTorch's name
+abs = _unary("abs")
 relu = _unary("relu")
 sigmoid = _unary("sigmoid")
 tanh = _unary("tanh")
@@ -71,7 +71,7 @@ def leaky_relu(x, negative_slope=0.01):
     return _wrap(_as_tensor(x)._c.unary("leaky_relu", float(negative_slope)))
 
 
-def clamp(x, min=None, max=None):  # noqa: A002 - PyTorch's names
+def clamp(x, min=None, max=None):
     if min is None and max is None:
         raise ValueError("clamp: at least one of min and max must be given")
     if isinstance(min, Tensor) or isinstance(max, Tensor):
@@ -141,7 +141,7 @@ def allclose(a, b, rtol=1e-5, atol=1e-8) -> bool:
 
 
 # ----- reductions ------------------------------------------------------------------------
-def sum(x, dim=None, keepdim=False):  # noqa: A001 - PyTorch's name
+def sum(x, dim=None, keepdim=False):
     return _wrap(_as_tensor(x)._c.reduce("sum", _axes(dim), bool(keepdim)))
 
 
@@ -170,12 +170,12 @@ def _extremum(x, dim, keepdim, largest):
     return ValuesIndices(values, indices)
 
 
-def max(x, dim=None, keepdim=False):  # noqa: A001 - PyTorch's name
+def max(x, dim=None, keepdim=False):
     """The largest element; with ``dim``, (values, indices) along it; with a tensor, maximum."""
     return _extremum(x, dim, keepdim, True)
 
 
-def min(x, dim=None, keepdim=False):  # noqa: A001 - PyTorch's name
+def min(x, dim=None, keepdim=False):
     return _extremum(x, dim, keepdim, False)
 
 

@@ -22,7 +22,7 @@ _C = _core.CoreTensor
 ValuesIndices = collections.namedtuple("ValuesIndices", ["values", "indices"])
 
 
-def _wrap(c) -> "Tensor":
+def _wrap(c) -> Tensor:
     t = Tensor.__new__(Tensor)
     t._c = c
     return t
@@ -34,7 +34,7 @@ def _unwrap(x):
         return x._c
     if isinstance(x, (bool, int, float)):
         return x
-    if isinstance(x, numbers.Number) or isinstance(x, np.generic):
+    if isinstance(x, (numbers.Number, np.generic)):
         return x.item() if hasattr(x, "item") else float(x)
     if isinstance(x, (np.ndarray, list, tuple)):
         from neurona.creation import tensor
@@ -60,7 +60,7 @@ def _shape_args(shape) -> list:
 class Tensor:
     """An n-dimensional array of float32, int64 or bool, with optional gradient tracking."""
 
-    __slots__ = ("_c", "__weakref__")
+    __slots__ = ("__weakref__", "_c")
     __array_priority__ = 1000  # so ndarray + Tensor defers to Tensor.__radd__
 
     def __init__(self, data=None, *, dtype=None, requires_grad=False):
@@ -126,7 +126,7 @@ class Tensor:
     def requires_grad(self, on: bool) -> None:
         self._c.set_requires_grad(bool(on))
 
-    def requires_grad_(self, on: bool = True) -> "Tensor":
+    def requires_grad_(self, on: bool = True) -> Tensor:
         self._c.set_requires_grad(bool(on))
         return self
 
@@ -155,20 +155,24 @@ class Tensor:
         g = None if gradient is None else _unwrap(gradient if isinstance(gradient, Tensor) else Tensor(gradient))
         self._c.backward(g, bool(retain_graph))
 
-    def detach(self) -> "Tensor":
+    def detach(self) -> Tensor:
         return _wrap(self._c.detach())
 
-    def detach_(self) -> "Tensor":
+    def detach_(self) -> Tensor:
         self._c = self._c.detach()
         return self
 
     @property
-    def data(self) -> "Tensor":
+    def data(self) -> Tensor:
         return _wrap(self._c.detach())
 
     @data.setter
     def data(self, value) -> None:
+        # Keeps requires_grad, as PyTorch does (model.to("cuda") swaps parameters' data).
+        requires_grad = self._c.requires_grad and self._c.is_leaf
         self._c = value._c.detach()
+        if requires_grad:
+            self._c.set_requires_grad(True)
 
     # ----- conversion -----------------------------------------------------------------
     def numpy(self) -> np.ndarray:
@@ -197,7 +201,7 @@ class Tensor:
         return self._c.item()
 
     def tolist(self):
-        return self._c.detach().numpy().tolist()
+        return self._c.detach().to_device("cpu").numpy().tolist()
 
     def __float__(self) -> float:
         return float(self.item())
@@ -215,7 +219,7 @@ class Tensor:
             raise RuntimeError(f"Boolean value of Tensor with {self._c.numel()} elements is ambiguous")
         return bool(self.item())
 
-    def to(self, *args, dtype=None, device=None) -> "Tensor":
+    def to(self, *args, dtype=None, device=None) -> Tensor:
         """``t.to("cuda")``, ``t.to(neurona.int64)`` or both."""
         for a in args:
             if isinstance(a, _device) or isinstance(a, str) and a not in _DTYPE_NAMES:
@@ -229,33 +233,45 @@ class Tensor:
             out = _wrap(out._c.to_device(str(_device(device))))
         return out
 
-    def cpu(self) -> "Tensor":
+    def cpu(self) -> Tensor:
         return self.to("cpu")
 
-    def cuda(self, device=None) -> "Tensor":
+    def cuda(self, device=None) -> Tensor:
         return self.to("cuda" if device is None else f"cuda:{int(device)}")
 
-    def float(self) -> "Tensor":
+    def float(self) -> Tensor:
         return _wrap(self._c.to_dtype("float32"))
 
-    def long(self) -> "Tensor":
+    def long(self) -> Tensor:
         return _wrap(self._c.to_dtype("int64"))
 
-    def bool(self) -> "Tensor":
+    def bool(self) -> Tensor:
         return _wrap(self._c.to_dtype("bool"))
 
-    def type_as(self, other: "Tensor") -> "Tensor":
+    def type_as(self, other: Tensor) -> Tensor:
         return _wrap(self._c.to_dtype(other._c.dtype))
 
-    def clone(self) -> "Tensor":
+    def clone(self) -> Tensor:
         return _wrap(self._c.clone_tensor())
 
-    def contiguous(self) -> "Tensor":
+    def __deepcopy__(self, memo) -> Tensor:
+        out = type(self).__new__(type(self))
+        out._c = self._c.detach().clone_tensor()
+        if self._c.requires_grad:
+            out._c.set_requires_grad(True)
+        memo[id(self)] = out
+        return out
+
+    def __reduce_ex__(self, protocol):
+        # Pickles as its values; a restored tensor is a new leaf with the same requires_grad.
+        return (_rebuild, (type(self), self._c.detach().numpy().copy(), self._c.requires_grad))
+
+    def contiguous(self) -> Tensor:
         return _wrap(self._c.contiguous())
 
     # ----- printing -------------------------------------------------------------------
     def __repr__(self) -> str:
-        arr = self._c.detach().numpy()
+        arr = self._c.detach().to_device("cpu").numpy()
         if arr.dtype == np.float32:
             finite = arr[np.isfinite(arr)]
             integral = finite.size == 0 or bool(np.all(finite == np.round(finite)))
@@ -429,60 +445,68 @@ class Tensor:
         return self.copy_(self.detach().clamp(min, max))
 
     # ----- shape and views ------------------------------------------------------------
-    def reshape(self, *shape) -> "Tensor":
+    def reshape(self, *shape) -> Tensor:
         return _wrap(self._c.reshape(_resolve_shape(_shape_args(shape), self._c.numel())))
 
-    def view(self, *shape) -> "Tensor":
+    def view(self, *shape) -> Tensor:
         return self.reshape(*shape)
 
-    def view_as(self, other) -> "Tensor":
+    def view_as(self, other) -> Tensor:
         return self.reshape(other.shape)
 
-    def reshape_as(self, other) -> "Tensor":
+    def reshape_as(self, other) -> Tensor:
         return self.reshape(other.shape)
 
-    def permute(self, *dims) -> "Tensor":
+    def permute(self, *dims) -> Tensor:
         dims = _shape_args(dims) if dims else []
         return _wrap(self._c.permute([d % max(self.ndim, 1) for d in dims]))
 
-    def transpose(self, dim0, dim1) -> "Tensor":
+    def transpose(self, dim0, dim1) -> Tensor:
         return _wrap(self._c.transpose(int(dim0), int(dim1)))
 
-    def t(self) -> "Tensor":
+    def t(self) -> Tensor:
         if self.ndim > 2:
             raise ValueError(f"t() expects a tensor with <= 2 dimensions, but got {self.ndim}; use .mT or transpose")
         return self if self.ndim < 2 else self.transpose(0, 1)
 
     @property
-    def T(self) -> "Tensor":
+    def T(self) -> Tensor:
         return self.permute(*reversed(range(self.ndim))) if self.ndim > 1 else self
 
     @property
-    def mT(self) -> "Tensor":
+    def mT(self) -> Tensor:
         return self.transpose(-2, -1)
 
-    def expand(self, *shape) -> "Tensor":
+    def expand(self, *shape) -> Tensor:
         shape = _shape_args(shape)
         lead = len(shape) - self.ndim
         shape = [self.shape[i - lead] if s == -1 else s for i, s in enumerate(shape)]
         return _wrap(self._c.expand(shape))
 
-    def expand_as(self, other) -> "Tensor":
+    def expand_as(self, other) -> Tensor:
         return self.expand(other.shape)
 
-    def broadcast_to(self, shape) -> "Tensor":
+    def broadcast_to(self, shape) -> Tensor:
         return self.expand(shape)
 
-    def squeeze(self, dim=None) -> "Tensor":
+    def squeeze(self, dim=None) -> Tensor:
         return _wrap(self._c.squeeze(_axes(dim)))
 
-    def unsqueeze(self, dim) -> "Tensor":
+    def unsqueeze(self, dim) -> Tensor:
         return _wrap(self._c.unsqueeze(int(dim)))
 
-    def flatten(self, start_dim=0, end_dim=-1) -> "Tensor":
+    def flatten(self, start_dim=0, end_dim=-1) -> Tensor:
         return _wrap(self._c.flatten(int(start_dim), int(end_dim)))
 
     # Arithmetic, reductions and the rest are attached from neurona.ops (one place each).
+
+
+def _rebuild(cls, array, requires_grad):
+    out = cls.__new__(cls)
+    out._c = _core.from_numpy(array)
+    if requires_grad:
+        out._c.set_requires_grad(True)
+    return out
 
 
 def _resolve_shape(shape: list, numel: int) -> list:

@@ -43,9 +43,13 @@ from neurona.nn.module import Module
 from neurona.nn.normalization import BatchNorm1d, BatchNorm2d
 from neurona.nn.parameter import Parameter
 from neurona.nn.pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
+from neurona.nn.rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
 
 __all__ = [
     "GELU",
+    "GRU",
+    "LSTM",
+    "RNN",
     "AdaptiveAvgPool2d",
     "AvgPool2d",
     "BCELoss",
@@ -57,10 +61,12 @@ __all__ = [
     "CrossEntropyLoss",
     "Dropout",
     "Flatten",
+    "GRUCell",
     "GaussianNoise",
     "HuberLoss",
     "Identity",
     "L1Loss",
+    "LSTMCell",
     "LeakyReLU",
     "Linear",
     "LogSoftmax",
@@ -74,6 +80,9 @@ __all__ = [
     "NLLLoss",
     "NonNeg",
     "Parameter",
+    "RNNBase",
+    "RNNCell",
+    "RNNCellBase",
     "ReLU",
     "Sequential",
     "Sigmoid",

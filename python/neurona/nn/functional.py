@@ -63,8 +63,8 @@ def softplus(input, beta: float = 1.0, threshold: float = 20.0):
     if beta == 1.0 and threshold == 20.0:
         return _ops.softplus(input)
     z = input * beta
-    smooth = _ops.log(_ops.exp(_ops.minimum(z, threshold)) + 1.0) / beta
-    return _ops.where(z > threshold, input, smooth)
+    # The core's softplus is already overflow-free (linear above 20).
+    return _ops.where(z > threshold, input, _ops.softplus(z) / beta)
 
 
 def softmax(input, dim=None):
@@ -112,42 +112,34 @@ def gaussian_noise(input, std: float, training: bool = True):
 
 def batch_norm(input, running_mean, running_var, weight=None, bias=None, training: bool = False,
                momentum: float = 0.1, eps: float = 1e-5):
-    """Normalises each channel (dim 1) over the batch and spatial dimensions.
+    """Normalises each channel (dim 1) over the batch and spatial dimensions, then scales by
+    ``weight`` and shifts by ``bias`` (one fused kernel, forward and backward).
 
     Training: batch statistics (biased variance for the normalisation); the running
     statistics, when given, move by ``momentum`` toward the batch mean and the *unbiased*
     batch variance, as PyTorch. Otherwise the running statistics normalise.
     """
-    if input.dim() < 2:
-        raise ValueError(f"batch_norm: expected an input of shape (N, C, ...), got {tuple(input.shape)}")
+    if not isinstance(input, Tensor) or input.dim() < 2:
+        shape = tuple(input.shape) if isinstance(input, Tensor) else type(input).__name__
+        raise ValueError(f"batch_norm: expected an input of shape (N, C, ...), got {shape}")
+    if not training and (running_mean is None or running_var is None):
+        raise ValueError("batch_norm: running_mean and running_var are needed when not training")
     c = input.shape[1]
-    axes = [0] + list(range(2, input.dim()))
-    bshape = [1, c] + [1] * (input.dim() - 2)
-    for name, t in (("running_mean", running_mean), ("running_var", running_var), ("weight", weight), ("bias", bias)):
-        if t is not None and tuple(t.shape) != (c,):
-            raise ValueError(f"batch_norm: {name} must have shape ({c},) for {c} channels, got {tuple(t.shape)}")
-    if training:
+
+    def core(t):
+        return None if t is None else t._c
+
+    y, mean, var = _core.batch_norm(
+        input._c, core(weight), core(bias), None if training else running_mean._c,
+        None if training else running_var._c, bool(training), float(eps),
+    )
+    if training and running_mean is not None and running_var is not None:
         count = input.numel() // max(c, 1)
-        if count <= 1:
-            raise ValueError(f"Expected more than 1 value per channel when training, got input size {tuple(input.shape)}")
-        mean = input.mean(axes, keepdim=True)
-        var = input.var(axes, unbiased=False, keepdim=True)
-        if running_mean is not None and running_var is not None:
-            with no_grad():
-                m = float(momentum)
-                running_mean.copy_(running_mean * (1.0 - m) + mean.reshape(c) * m)
-                running_var.copy_(running_var * (1.0 - m) + var.reshape(c) * (m * count / (count - 1)))
-    else:
-        if running_mean is None or running_var is None:
-            raise ValueError("batch_norm: running_mean and running_var are needed when not training")
-        mean = running_mean.reshape(bshape)
-        var = running_var.reshape(bshape)
-    out = (input - mean) * _ops.rsqrt(var + eps)
-    if weight is not None:
-        out = out * weight.reshape(bshape)
-    if bias is not None:
-        out = out + bias.reshape(bshape)
-    return out
+        m = float(momentum)
+        with no_grad():
+            running_mean.copy_(running_mean * (1.0 - m) + _wrap(mean) * m)
+            running_var.copy_(running_var * (1.0 - m) + _wrap(var) * (m * count / (count - 1)))
+    return _wrap(y)
 
 
 # ----- convolution and pooling (kernels in neurona._core) -----------------------------------

@@ -37,6 +37,10 @@ class Parameter(Tensor):
     def __repr__(self) -> str:
         return "Parameter containing:\n" + super().__repr__()
 
+    def __reduce_ex__(self, protocol):
+        # Rebuilt as a Parameter around the (picklable, once Tensor is) data.
+        return (Parameter, (self.detach(), self.requires_grad))
+
     def __deepcopy__(self, memo):
         if id(self) in memo:
             return memo[id(self)]

@@ -114,7 +114,8 @@ class MultiStepLR(LRScheduler):
         return [lr * self.gamma ** self.milestones[self.last_epoch] for lr in self._current()]
 
     def _get_closed_form_lr(self):
-        milestones = sorted(self.milestones.elements())
+        # A plain dict after a checkpoint round trip: expand the counts by hand.
+        milestones = sorted(m for m, n in self.milestones.items() for _ in range(n))
         return [b * self.gamma ** bisect_right(milestones, self.last_epoch) for b in self.base_lrs]
 
 

@@ -46,6 +46,11 @@ class Optimizer:
                 "params argument given to the optimizer should be an iterable of Tensors or dicts, "
                 f"but got {type(params).__name__}"
             )
+        if isinstance(params, set):
+            raise TypeError(
+                "optimizer parameters need to be organized in ordered collections, but the ordering "
+                "of tensors in sets will change between runs. Please use a list instead."
+            )
         groups = list(params)
         if len(groups) == 0:
             raise ValueError("optimizer got an empty parameter list")
@@ -93,6 +98,11 @@ class Optimizer:
                 )
             if not p.is_floating_point():
                 raise TypeError(f"optimizer can only optimize float32 tensors, got {p.dtype}")
+            if not p.is_contiguous():
+                raise ValueError(
+                    f"optimizer parameters are updated in place and must be contiguous; got one of shape "
+                    f"{tuple(p.shape)} with strides {p.stride()}: use p.detach().contiguous().requires_grad_()"
+                )
         for name, default in self.defaults.items():
             if default is required and name not in param_group:
                 raise ValueError(f"parameter group didn't specify a value of required optimization parameter {name}")

@@ -3,8 +3,9 @@
 //!
 //! `cargo bench -p neurona-core --bench gemm` runs criterion (throughput in elements/s is
 //! FLOP/s: each iteration counts 2*m*n*k). With `NEURONA_GEMM_TABLE=1` it instead prints a
-//! table of median GFLOP/s on 1 thread and on the default rayon pool, to set beside
-//! `benches/gemm_numpy_torch.py`.
+//! table of median GFLOP/s to set beside `benches/gemm_numpy_torch.py`: on 1 thread by wall
+//! clock and by the thread's CPU time (which a busy shared machine disturbs much less), and
+//! on the default rayon pool by wall clock.
 
 use criterion::{criterion_group, BenchmarkId, Criterion, Throughput};
 use neurona_core::cpu::gemm::{isa_name, sgemm, Epilogue, MatMut, MatRef};
@@ -102,23 +103,38 @@ fn bench(cr: &mut Criterion) {
     g.finish();
 }
 
-/// (median, best) seconds per call over `reps` timed batches of at least ~20 ms each.
+/// CPU time of the calling thread, in seconds.
+fn thread_cpu_secs() -> f64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: a valid clock id and a valid pointer to a timespec.
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9
+}
+
+/// Median seconds per call, by wall clock and by this thread's CPU time, over `reps` timed
+/// batches of at least ~20 ms each.
 fn median_secs(case: &Case, ops: &mut Operands, reps: usize) -> (f64, f64) {
     let t0 = Instant::now();
     run(case, ops);
     let once = t0.elapsed().as_secs_f64().max(1e-7);
     let iters = ((0.02 / once).ceil() as usize).clamp(1, 100_000);
-    let mut times: Vec<f64> = (0..reps)
-        .map(|_| {
-            let t = Instant::now();
-            for _ in 0..iters {
-                run(case, ops);
-            }
-            t.elapsed().as_secs_f64() / iters as f64
-        })
-        .collect();
-    times.sort_by(f64::total_cmp);
-    (times[reps / 2], times[0])
+    let (mut wall, mut cpu) = (Vec::new(), Vec::new());
+    for _ in 0..reps {
+        let (t, c) = (Instant::now(), thread_cpu_secs());
+        for _ in 0..iters {
+            run(case, ops);
+        }
+        cpu.push((thread_cpu_secs() - c) / iters as f64);
+        wall.push(t.elapsed().as_secs_f64() / iters as f64);
+    }
+    let median = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    (median(wall), median(cpu))
 }
 
 fn table() {
@@ -127,29 +143,28 @@ fn table() {
         .build()
         .expect("rayon pool");
     println!(
-        "neurona sgemm ({}), median GFLOP/s; threads: 1 and {}",
+        "neurona sgemm ({}), median GFLOP/s; pool: {} threads",
         isa_name(),
         rayon::current_num_threads()
     );
     println!(
-        "{:<14} {:>5} {:>5} {:>5} {:>9} {:>9}",
-        "case", "m", "n", "k", "1 thread", "pool"
+        "{:<14} {:>5} {:>5} {:>5} {:>9} {:>9} {:>9}",
+        "case", "m", "n", "k", "1T wall", "1T cpu", "pool wall"
     );
     for c in cases() {
         let mut ops = operands(&c);
-        let t1 = one.install(|| median_secs(&c, &mut ops, 11));
-        let tn = median_secs(&c, &mut ops, 11);
+        let (wall1, cpu1) = one.install(|| median_secs(&c, &mut ops, 11));
+        let (wall, _) = median_secs(&c, &mut ops, 11);
         let g = |t: f64| flops(&c) / t / 1e9;
         println!(
-            "{:<14} {:>5} {:>5} {:>5} {:>9.1} {:>9.1} {:>9.1} {:>9.1}",
+            "{:<14} {:>5} {:>5} {:>5} {:>9.1} {:>9.1} {:>9.1}",
             c.name,
             c.m,
             c.n,
             c.k,
-            g(t1.0),
-            g(t1.1),
-            g(tn.0),
-            g(tn.1)
+            g(wall1),
+            g(cpu1),
+            g(wall)
         );
     }
 }

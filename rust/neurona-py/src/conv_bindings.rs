@@ -21,13 +21,28 @@ pub fn conv2d(
     dilation: Pair,
     groups: usize,
 ) -> PyResult<PyTensor> {
-    let (x, w, b) = (input.inner.clone(), weight.inner.clone(), bias.map(|b| b.inner.clone()));
-    let p = Conv2dParams { stride, padding, dilation, groups };
+    let (x, w, b) = (
+        input.inner.clone(),
+        weight.inner.clone(),
+        bias.map(|b| b.inner.clone()),
+    );
+    let p = Conv2dParams {
+        stride,
+        padding,
+        dilation,
+        groups,
+    };
     run(py, move || x.conv2d(&w, b.as_ref(), p)).map(wrap)
 }
 
 #[pyfunction]
-pub fn max_pool2d(py: Python<'_>, input: &PyTensor, kernel: Pair, stride: Pair, padding: Pair) -> PyResult<PyTensor> {
+pub fn max_pool2d(
+    py: Python<'_>,
+    input: &PyTensor,
+    kernel: Pair,
+    stride: Pair,
+    padding: Pair,
+) -> PyResult<PyTensor> {
     let x = input.inner.clone();
     run(py, move || x.max_pool2d(kernel, stride, padding)).map(wrap)
 }
@@ -42,11 +57,18 @@ pub fn avg_pool2d(
     count_include_pad: bool,
 ) -> PyResult<PyTensor> {
     let x = input.inner.clone();
-    run(py, move || x.avg_pool2d(kernel, stride, padding, count_include_pad)).map(wrap)
+    run(py, move || {
+        x.avg_pool2d(kernel, stride, padding, count_include_pad)
+    })
+    .map(wrap)
 }
 
 #[pyfunction]
-pub fn adaptive_avg_pool2d(py: Python<'_>, input: &PyTensor, output_size: Pair) -> PyResult<PyTensor> {
+pub fn adaptive_avg_pool2d(
+    py: Python<'_>,
+    input: &PyTensor,
+    output_size: Pair,
+) -> PyResult<PyTensor> {
     let x = input.inner.clone();
     run(py, move || x.adaptive_avg_pool2d(output_size)).map(wrap)
 }

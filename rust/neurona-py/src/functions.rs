@@ -136,16 +136,6 @@ pub fn is_grad_enabled() -> bool {
 }
 
 #[pyfunction]
-pub fn cuda_is_available() -> bool {
-    neurona_core::cuda::is_available()
-}
-
-#[pyfunction]
-pub fn cuda_device_count() -> usize {
-    neurona_core::cuda::device_count()
-}
-
-#[pyfunction]
 pub fn isa_name() -> &'static str {
     neurona_core::cpu::gemm::isa_name()
 }

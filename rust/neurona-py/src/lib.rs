@@ -2,11 +2,13 @@
 //! and check arguments, release the GIL, call the core, and turn errors into exceptions.
 
 mod conv_bindings;
+mod cuda_bindings;
 mod errors;
 mod functions;
 mod numpy_bridge;
 mod optim_bindings;
 mod py_tensor;
+mod rnn_bindings;
 
 use pyo3::prelude::*;
 
@@ -36,13 +38,13 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
         wrap_pyfunction!(get_num_threads, m)?,
         wrap_pyfunction!(set_grad_enabled, m)?,
         wrap_pyfunction!(is_grad_enabled, m)?,
-        wrap_pyfunction!(cuda_is_available, m)?,
-        wrap_pyfunction!(cuda_device_count, m)?,
         wrap_pyfunction!(isa_name, m)?,
     ] {
         m.add_function(f)?;
     }
     conv_bindings::register(m)?;
     optim_bindings::register(m)?;
+    cuda_bindings::register(m)?;
+    m.add_function(wrap_pyfunction!(rnn_bindings::rnn_layer, m)?)?;
     Ok(())
 }

@@ -35,7 +35,7 @@ fn wrap<T: NpElement + Copy + Send + Sync + 'static>(
         .and_then(|f| f.getattr("writeable"))
         .and_then(|w| w.extract::<bool>())
         .unwrap_or(false);
-    let aligned = (arr.data() as usize) % std::mem::align_of::<T>() == 0;
+    let aligned = (arr.data() as usize).is_multiple_of(std::mem::align_of::<T>());
     if !arr.is_c_contiguous() || !writeable || !aligned {
         // Logical (row-major) order whatever the strides.
         let owned: Vec<T> = arr.readonly().as_array().iter().copied().collect();

@@ -1,4 +1,4 @@
-//! Bindings of the fused optimizer steps, gradient clipping and fused losses
+//! Bindings of the fused optimizer steps, gradient clipping, fused losses and batch norm
 //! (`neurona.optim` and `neurona.nn.functional` call these). Each takes CoreTensors and plain
 //! hyperparameters, builds the core's typed config, and runs the update with the GIL released.
 
@@ -20,10 +20,12 @@ fn inner_opt(t: Option<PyRef<'_, PyTensor>>) -> Option<Tensor> {
 
 /// PyTorch's float `weight_decay`, as the core's typed option.
 fn decay(wd: f64, decoupled: bool) -> WeightDecay {
-    match (wd, decoupled) {
-        (w, _) if w == 0.0 => WeightDecay::None,
-        (w, true) => WeightDecay::Decoupled(w),
-        (w, false) => WeightDecay::L2(w),
+    if wd == 0.0 {
+        WeightDecay::None
+    } else if decoupled {
+        WeightDecay::Decoupled(wd)
+    } else {
+        WeightDecay::L2(wd)
     }
 }
 
@@ -45,10 +47,12 @@ pub fn sgd_step(
 ) -> PyResult<()> {
     let cfg = Sgd {
         lr,
-        momentum: match (momentum, nesterov) {
-            (_, true) => Momentum::Nesterov(momentum),
-            (m, false) if m == 0.0 => Momentum::None,
-            (m, false) => Momentum::Classic(m),
+        momentum: if nesterov {
+            Momentum::Nesterov(momentum)
+        } else if momentum == 0.0 {
+            Momentum::None
+        } else {
+            Momentum::Classic(momentum)
         },
         dampening,
         weight_decay: decay(weight_decay, false),
@@ -280,6 +284,41 @@ pub fn binary_cross_entropy(
     run(py, move || x.bce_loss(&y, parse_reduction(&r)?)).map(wrap)
 }
 
+/// Fused batch normalisation of (N, C, *): returns the output and, when training, the batch
+/// mean and biased variance per channel (the caller updates its running statistics).
+#[pyfunction]
+#[pyo3(signature = (input, weight, bias, running_mean, running_var, training, eps))]
+#[allow(clippy::too_many_arguments, clippy::type_complexity)]
+pub fn batch_norm(
+    py: Python<'_>,
+    input: &PyTensor,
+    weight: Option<PyRef<'_, PyTensor>>,
+    bias: Option<PyRef<'_, PyTensor>>,
+    running_mean: Option<PyRef<'_, PyTensor>>,
+    running_var: Option<PyRef<'_, PyTensor>>,
+    training: bool,
+    eps: f64,
+) -> PyResult<(PyTensor, Option<PyTensor>, Option<PyTensor>)> {
+    let x = inner(input);
+    let (w, b) = (inner_opt(weight), inner_opt(bias));
+    let (rm, rv) = (inner_opt(running_mean), inner_opt(running_var));
+    let (y, st) = run(py, move || {
+        let running = match (training, &rm, &rv) {
+            (true, _, _) => None,
+            (false, Some(m), Some(v)) => Some((m, v)),
+            (false, _, _) => neurona_core::bail!(
+                Value,
+                "batch_norm: running_mean and running_var are needed when not training"
+            ),
+        };
+        x.batch_norm(w.as_ref(), b.as_ref(), running, eps)
+    })?;
+    Ok(match st {
+        Some((m, v)) => (wrap(y), Some(wrap(m)), Some(wrap(v))),
+        None => (wrap(y), None, None),
+    })
+}
+
 /// Registers this file's functions on the `_core` module.
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     for f in [
@@ -295,6 +334,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
         wrap_pyfunction!(nll_loss, m)?,
         wrap_pyfunction!(bce_with_logits, m)?,
         wrap_pyfunction!(binary_cross_entropy, m)?,
+        wrap_pyfunction!(batch_norm, m)?,
     ] {
         m.add_function(f)?;
     }

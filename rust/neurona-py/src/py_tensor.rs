@@ -180,14 +180,18 @@ impl PyTensor {
                 self.inner.numel()
             )));
         }
-        Ok(match self.inner.dtype() {
-            DType::F32 => (self.inner.to_vec::<f32>().map_err(to_py)?[0] as f64)
+        let s = self.inner.detach();
+        let t = run(py, move || {
+            neurona_core::cuda::to_device(&s, neurona_core::Device::Cpu)
+        })?;
+        Ok(match t.dtype() {
+            DType::F32 => (t.to_vec::<f32>().map_err(to_py)?[0] as f64)
                 .into_pyobject(py)?
                 .into_any(),
-            DType::I64 => self.inner.to_vec::<i64>().map_err(to_py)?[0]
+            DType::I64 => t.to_vec::<i64>().map_err(to_py)?[0]
                 .into_pyobject(py)?
                 .into_any(),
-            DType::Bool => PyBool::new(py, self.inner.to_vec::<bool>().map_err(to_py)?[0])
+            DType::Bool => PyBool::new(py, t.to_vec::<bool>().map_err(to_py)?[0])
                 .to_owned()
                 .into_any(),
         })
@@ -361,6 +365,7 @@ impl PyTensor {
         let s = self.inner.clone();
         run(py, move || {
             let copy = match s.dtype() {
+                _ if s.device().is_cuda() => neurona_core::cuda::ops::contiguous(&s)?,
                 DType::F32 => Tensor::from_vec(s.to_vec::<f32>()?, s.shape())?,
                 DType::I64 => Tensor::from_vec(s.to_vec::<i64>()?, s.shape())?,
                 DType::Bool => Tensor::from_vec(s.to_vec::<bool>()?, s.shape())?,
@@ -378,26 +383,15 @@ impl PyTensor {
         run(py, move || s.to_dtype(d)).map(wrap)
     }
     fn to_device(&self, py: Python<'_>, device: &str) -> PyResult<PyTensor> {
-        let s = self.inner.clone();
-        let dev = device.to_string();
+        let (s, dev) = (
+            self.inner.clone(),
+            crate::cuda_bindings::parse_device(device)?,
+        );
         run(py, move || {
-            if dev == "cpu" {
-                return Ok(s);
+            if let neurona_core::Device::Cuda(i) = dev {
+                neurona_core::cuda::check_device(i)?;
             }
-            if dev == "cuda" || dev.starts_with("cuda:") {
-                let ordinal = dev
-                    .strip_prefix("cuda:")
-                    .map(|o| o.parse::<usize>())
-                    .unwrap_or(Ok(0));
-                let ordinal = ordinal
-                    .map_err(|_| neurona_core::Error::Value(format!("invalid device '{dev}'")))?;
-                neurona_core::cuda::check_device(ordinal)?;
-                neurona_core::bail!(Runtime, "cuda tensors are not supported yet");
-            }
-            neurona_core::bail!(
-                Value,
-                "unknown device '{dev}': expected 'cpu' or 'cuda[:N]'"
-            )
+            neurona_core::cuda::to_device(&s, dev)
         })
         .map(wrap)
     }

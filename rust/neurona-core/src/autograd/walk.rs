@@ -37,7 +37,7 @@ pub fn backward(root: &Tensor, grad: Option<Tensor>, retain_graph: bool) -> Resu
                     fmt_shape(root.shape())
                 );
             }
-            Tensor::full(root.shape(), 1.0)
+            crate::cuda::full(root.shape(), 1.0, root.device())?
         }
     };
     let _guard = NoGradGuard::new();
@@ -81,7 +81,7 @@ fn accumulate_leaf(t: &Tensor, g: Tensor) -> Result<()> {
         Some(prev) => prev.add(&g)?,
         // Always a fresh buffer: one gradient tensor can flow to several inputs (as in a + b),
         // and the user may update .grad in place (zero_grad(set_to_none=False)).
-        None => Tensor::from_vec(g.to_vec::<f32>()?, g.shape())?,
+        None => crate::cuda::fresh_copy(&g)?,
     };
     t.set_grad(Some(new.detach()))
 }

@@ -6,4 +6,5 @@ pub mod conv;
 pub mod gemm;
 pub mod loss;
 pub mod optim;
+pub mod rnn;
 pub mod softmax;

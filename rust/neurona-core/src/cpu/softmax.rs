@@ -131,53 +131,57 @@ fn forward(x: &[f32], y: &mut [f32], shape: AxisShape, log: bool) {
     });
 }
 
+/// One contiguous row; the AVX2 build of the same body where the CPU has it (same bits).
 fn forward_row(x: &[f32], y: &mut [f32], log: bool) {
-    let max = row_max(x);
-    let mut sum = 0.0f64;
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU supports AVX2, checked just above.
+        unsafe { forward_row_avx2(x, y, log) };
+        return;
+    }
+    forward_row_body(x, y, log);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn forward_row_avx2(x: &[f32], y: &mut [f32], log: bool) {
+    forward_row_body(x, y, log);
+}
+
+#[inline(always)]
+fn forward_row_body(x: &[f32], y: &mut [f32], log: bool) {
+    let max = vmath::max_nan(x);
+    for (y, &v) in y.iter_mut().zip(x) {
+        *y = v - max;
+    }
+    vmath::exp_slice(y);
+    let sum = vmath::sum_f64(y);
     if log {
-        for &v in x {
-            sum += ((v - max).exp()) as f64;
-        }
         let lse = sum.ln() as f32;
         for (y, &v) in y.iter_mut().zip(x) {
             *y = (v - max) - lse;
         }
     } else {
-        for (y, &v) in y.iter_mut().zip(x) {
-            let e = (v - max).exp();
-            *y = e;
-            sum += e as f64;
-        }
         let inv = (1.0 / sum) as f32;
         y.iter_mut().for_each(|y| *y *= inv);
     }
-}
-
-/// NaN-propagating max (f32::max would skip a NaN and hide it).
-fn row_max(x: &[f32]) -> f32 {
-    x.iter().fold(
-        f32::NEG_INFINITY,
-        |m, &v| if v > m || v.is_nan() { v } else { m },
-    )
 }
 
 fn forward_block(x: &[f32], y: &mut [f32], inner: usize, log: bool) {
     let mut max = vec![f32::NEG_INFINITY; inner];
     for row in x.chunks_exact(inner) {
         for (m, &v) in max.iter_mut().zip(row) {
-            if v > *m || v.is_nan() {
-                *m = v;
-            }
+            *m = vmath::max2(*m, v);
         }
     }
     let mut sum = vec![0.0f64; inner];
     for (xr, yr) in x.chunks_exact(inner).zip(y.chunks_exact_mut(inner)) {
-        for (((s, &m), &v), y) in sum.iter_mut().zip(&max).zip(xr).zip(yr) {
-            let e = (v - m).exp();
+        for ((y, &v), &m) in yr.iter_mut().zip(xr).zip(&max) {
+            *y = v - m;
+        }
+        vmath::exp_inplace(yr);
+        for (s, &e) in sum.iter_mut().zip(yr.iter()) {
             *s += e as f64;
-            if !log {
-                *y = e;
-            }
         }
     }
     if log {
@@ -232,26 +236,56 @@ fn backward(y: &[f32], gy: &[f32], gx: &mut [f32], shape: AxisShape, log: bool) 
             .zip(gy.chunks_exact(inner))
             .zip(gx.chunks_exact_mut(inner))
         {
-            for (((gx, &y), &g), &s) in xr.iter_mut().zip(yr).zip(gr).zip(&s) {
-                *gx = if log { g - y.exp() * s } else { y * (g - s) };
+            if log {
+                xr.copy_from_slice(yr);
+                vmath::exp_inplace(xr);
+                for ((gx, &g), &s) in xr.iter_mut().zip(gr).zip(&s) {
+                    *gx = g - *gx * s;
+                }
+            } else {
+                for (((gx, &y), &g), &s) in xr.iter_mut().zip(yr).zip(gr).zip(&s) {
+                    *gx = y * (g - s);
+                }
             }
         }
     });
 }
 
 fn backward_row(y: &[f32], gy: &[f32], gx: &mut [f32], log: bool) {
-    let s = if log {
-        gy.iter().map(|&g| g as f64).sum::<f64>() as f32
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU supports AVX2, checked just above.
+        unsafe { backward_row_avx2(y, gy, gx, log) };
+        return;
+    }
+    backward_row_body(y, gy, gx, log);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn backward_row_avx2(y: &[f32], gy: &[f32], gx: &mut [f32], log: bool) {
+    backward_row_body(y, gy, gx, log);
+}
+
+#[inline(always)]
+fn backward_row_body(y: &[f32], gy: &[f32], gx: &mut [f32], log: bool) {
+    if log {
+        let s = vmath::sum_f64(gy) as f32;
+        // gx holds exp(y) first, then the gradient.
+        gx.copy_from_slice(y);
+        vmath::exp_slice(gx);
+        for (gx, &g) in gx.iter_mut().zip(gy) {
+            *gx = g - *gx * s;
+        }
     } else {
-        gy.iter()
-            .zip(y)
-            .map(|(&g, &y)| g as f64 * y as f64)
-            .sum::<f64>() as f32
-    };
-    for ((gx, &y), &g) in gx.iter_mut().zip(y).zip(gy) {
-        *gx = if log { g - y.exp() * s } else { y * (g - s) };
+        let s = vmath::dot_f64(gy, y) as f32;
+        for ((gx, &y), &g) in gx.iter_mut().zip(y).zip(gy) {
+            *gx = y * (g - s);
+        }
     }
 }
+
+pub(crate) mod vmath;
 
 #[cfg(test)]
 mod tests {
@@ -473,5 +507,33 @@ mod tests {
             assert_eq!(runs[0], runs[1], "{s:?}: 1 vs 2 threads");
             assert_eq!(runs[0], runs[2], "{s:?}: 1 vs 3 threads");
         }
+    }
+
+    #[test]
+    fn softmax_vmath_exp_is_accurate() {
+        let xs: Vec<f32> = (0..200_001).map(|i| -87.0 * i as f32 / 200_000.0).collect();
+        let mut e = xs.clone();
+        vmath::exp_inplace(&mut e);
+        for (&x, &e) in xs.iter().zip(&e) {
+            let want = (x as f64).exp();
+            assert!(
+                ((e as f64) - want).abs() <= 3e-7 * want,
+                "exp({x}) = {e}, want {want}"
+            );
+        }
+        let mut s = [0.0, -0.0, f32::NEG_INFINITY, f32::NAN, -100.0, -1e4];
+        vmath::exp_inplace(&mut s);
+        assert_eq!(&s[..3], &[1.0, 1.0, 0.0]);
+        assert!(s[3].is_nan() && s[4] == 0.0 && s[5] == 0.0);
+        // The dispatched (AVX2 where available) path gives the bits of the portable one.
+        assert!(xs
+            .iter()
+            .zip(&e)
+            .all(|(&x, &e)| vmath::exp1(x).to_bits() == e.to_bits()));
+        assert!(vmath::max_nan(&[1.0, f32::NAN, 3.0]).is_nan());
+        assert_eq!(
+            vmath::max_nan(&(0..19).map(|i| (i % 7) as f32).collect::<Vec<_>>()),
+            6.0
+        );
     }
 }

@@ -5,8 +5,9 @@
 use super::kernels::zip;
 use super::sum_to_shape;
 use crate::autograd::BackwardOp;
+use crate::cuda::common::ZipKind;
 use crate::tensor::{DType, Tensor};
-use crate::{bail, Result};
+use crate::Result;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BinaryOp {
@@ -57,14 +58,29 @@ fn pow_f32(a: f32, b: f32) -> f32 {
 
 /// zip with the op's closure inlined (one monomorphic loop per op, so it vectorizes).
 fn zip_f32(a: &Tensor, b: &Tensor, op: BinaryOp) -> Result<Tensor> {
+    if crate::cuda::involved(&[a, b]) {
+        return crate::cuda::ops::binary(a, b, op);
+    }
     match op {
         BinaryOp::Add => zip(a, b, |x: f32, y: f32| x + y),
         BinaryOp::Sub => zip(a, b, |x: f32, y: f32| x - y),
         BinaryOp::Mul => zip(a, b, |x: f32, y: f32| x * y),
         BinaryOp::Div => zip(a, b, |x: f32, y: f32| x / y),
         BinaryOp::Pow => zip(a, b, pow_f32),
-        BinaryOp::Maximum => zip(a, b, |x: f32, y: f32| if x.is_nan() || y.is_nan() { f32::NAN } else { x.max(y) }),
-        BinaryOp::Minimum => zip(a, b, |x: f32, y: f32| if x.is_nan() || y.is_nan() { f32::NAN } else { x.min(y) }),
+        BinaryOp::Maximum => zip(a, b, |x: f32, y: f32| {
+            if x.is_nan() || y.is_nan() {
+                f32::NAN
+            } else {
+                x.max(y)
+            }
+        }),
+        BinaryOp::Minimum => zip(a, b, |x: f32, y: f32| {
+            if x.is_nan() || y.is_nan() {
+                f32::NAN
+            } else {
+                x.min(y)
+            }
+        }),
     }
 }
 
@@ -80,19 +96,19 @@ fn as_f32(t: &Tensor) -> Result<Tensor> {
 impl Tensor {
     pub fn binary(&self, other: &Tensor, op: BinaryOp) -> Result<Tensor> {
         if self.device() != other.device() {
-            bail!(
-                Runtime,
-                "{}: expected both tensors on the same device, got {} and {}",
-                op.name(),
-                self.device(),
-                other.device()
-            );
+            // A 0-d CPU scalar may meet a GPU tensor; anything else is an error.
+            if let Some((a, b)) = crate::cuda::ops::mixed_devices(self, other, op.name())? {
+                return a.binary(&b, op);
+            }
         }
         let both_int = self.dtype() != DType::F32 && other.dtype() != DType::F32;
         if both_int {
             if let Some(f) = op.i64() {
                 let a = self.to_dtype(DType::I64)?;
                 let b = other.to_dtype(DType::I64)?;
+                if crate::cuda::involved(&[&a, &b]) {
+                    return crate::cuda::ops::binary(&a, &b, op);
+                }
                 return zip(&a, &b, f);
             }
         }
@@ -173,7 +189,11 @@ impl BackwardOp for BinaryBackward {
                     g.clone()
                 };
                 let gb = if need.1 {
-                    let ln = zip(a, b, |x: f32, _y: f32| if x == 0.0 { 0.0 } else { x.ln() })?;
+                    let ln = if crate::cuda::involved(&[a, b]) {
+                        crate::cuda::ops::zip(a, b, crate::cuda::common::ZipKind::LnOrZero)?
+                    } else {
+                        zip(a, b, |x: f32, _y: f32| if x == 0.0 { 0.0 } else { x.ln() })?
+                    };
                     g.mul(&self.out.mul(&ln)?)?
                 } else {
                     g.clone()
@@ -187,16 +207,25 @@ impl BackwardOp for BinaryBackward {
                 } else {
                     -1.0
                 };
-                let wa = zip(a, b, move |x: f32, y: f32| {
-                    let (x, y) = (sign * x, sign * y);
-                    if x > y {
-                        1.0
-                    } else if x == y {
-                        0.5
+                let wa = if crate::cuda::involved(&[a, b]) {
+                    let kind = if sign > 0.0 {
+                        ZipKind::MaxWeight
                     } else {
-                        0.0f32
-                    }
-                })?;
+                        ZipKind::MinWeight
+                    };
+                    crate::cuda::ops::zip(a, b, kind)?
+                } else {
+                    zip(a, b, move |x: f32, y: f32| {
+                        let (x, y) = (sign * x, sign * y);
+                        if x > y {
+                            1.0
+                        } else if x == y {
+                            0.5
+                        } else {
+                            0.0f32
+                        }
+                    })?
+                };
                 let ga = g.mul(&wa)?;
                 let gb = g.mul(&wa.neg()?.add_scalar(1.0)?)?;
                 (ga, gb)

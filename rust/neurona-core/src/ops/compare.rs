@@ -19,6 +19,9 @@ pub enum CmpOp {
 
 impl Tensor {
     pub fn compare(&self, other: &Tensor, op: CmpOp) -> Result<Tensor> {
+        if crate::cuda::involved(&[self, other]) {
+            return crate::cuda::ops::compare(self, other, op);
+        }
         let f = move |o: std::cmp::Ordering, unordered: bool| -> bool {
             use std::cmp::Ordering::*;
             if unordered {
@@ -55,6 +58,9 @@ impl Tensor {
                 "where: expected a bool condition, got dtype {}",
                 cond.dtype()
             );
+        }
+        if crate::cuda::involved(&[cond, a, b]) {
+            return crate::cuda::ops::where_(cond, a, b);
         }
         let (a, b) = (a.to_dtype(DType::F32)?, b.to_dtype(DType::F32)?);
         let shape = broadcast_shapes(&broadcast_shapes(cond.shape(), a.shape())?, b.shape())?;

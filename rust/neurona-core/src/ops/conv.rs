@@ -5,9 +5,9 @@
 
 use crate::autograd::BackwardOp;
 use crate::cpu::conv::{
-    adaptive_avg_pool2d_backward, adaptive_avg_pool2d_forward, avg_pool2d_backward, avg_pool2d_forward,
-    conv2d_backward, conv2d_forward, max_pool2d_backward, max_pool2d_forward, AdaptivePool2dGeom, Conv2dGeom,
-    Conv2dGrads, Conv2dParams, Pool2dGeom,
+    adaptive_avg_pool2d_backward, adaptive_avg_pool2d_forward, avg_pool2d_backward,
+    avg_pool2d_forward, conv2d_backward, conv2d_forward, max_pool2d_backward, max_pool2d_forward,
+    AdaptivePool2dGeom, Conv2dGeom, Conv2dGrads, Conv2dParams, Pool2dGeom,
 };
 use crate::parallel::install;
 use crate::tensor::{layout_fmt_shape as fmt_shape, DType, Tensor};
@@ -19,7 +19,11 @@ fn nchw(t: &Tensor, what: &str, name: &str) -> Result<[usize; 4]> {
     }
     match t.shape() {
         &[n, c, h, w] => Ok([n, c, h, w]),
-        s => bail!(Value, "{what}: expected a 4-D {name} (N, C, H, W), got shape {}", fmt_shape(s)),
+        s => bail!(
+            Value,
+            "{what}: expected a 4-D {name} (N, C, H, W), got shape {}",
+            fmt_shape(s)
+        ),
     }
 }
 
@@ -41,13 +45,23 @@ fn unbatch(y: Tensor, was_unbatched: bool) -> Result<Tensor> {
 }
 
 impl Tensor {
-    pub fn conv2d(&self, weight: &Tensor, bias: Option<&Tensor>, p: Conv2dParams) -> Result<Tensor> {
+    pub fn conv2d(
+        &self,
+        weight: &Tensor,
+        bias: Option<&Tensor>,
+        p: Conv2dParams,
+    ) -> Result<Tensor> {
         let (x, unb) = batched(self)?;
         let ishape = nchw(&x, "conv2d", "input")?;
         let wshape = nchw(weight, "conv2d", "weight")?;
         if let Some(b) = bias {
             if b.dtype() != DType::F32 || b.ndim() != 1 {
-                bail!(Value, "conv2d: expected a 1-D float32 bias, got shape {} ({})", fmt_shape(b.shape()), b.dtype());
+                bail!(
+                    Value,
+                    "conv2d: expected a 1-D float32 bias, got shape {} ({})",
+                    fmt_shape(b.shape()),
+                    b.dtype()
+                );
             }
         }
         let g = Conv2dGeom::new(ishape, wshape, bias.map(|b| b.numel()), p)?;
@@ -55,7 +69,9 @@ impl Tensor {
         let bias_v = bias.map(|b| b.to_vec::<f32>()).transpose()?;
         let mut out = vec![0.0f32; g.output_len()];
         xc.with_slice(|xs: &[f32]| {
-            wc.with_slice(|ws: &[f32]| install(|| conv2d_forward(&g, xs, ws, bias_v.as_deref(), &mut out)))
+            wc.with_slice(|ws: &[f32]| {
+                install(|| conv2d_forward(&g, xs, ws, bias_v.as_deref(), &mut out))
+            })
         })??;
         let y = Tensor::from_vec(out, &g.output_shape())?;
         let mut inputs = vec![&x, weight];
@@ -68,7 +84,12 @@ impl Tensor {
 
     /// Max pooling; padding pads with -inf. Backward routes each gradient to its window's
     /// arg-max (accumulating where overlapping windows share one).
-    pub fn max_pool2d(&self, kernel: (usize, usize), stride: (usize, usize), padding: (usize, usize)) -> Result<Tensor> {
+    pub fn max_pool2d(
+        &self,
+        kernel: (usize, usize),
+        stride: (usize, usize),
+        padding: (usize, usize),
+    ) -> Result<Tensor> {
         let (x, unb) = batched(self)?;
         let g = Pool2dGeom::new(nchw(&x, "max_pool2d", "input")?, kernel, stride, padding)?;
         let xc = x.detach().contiguous()?;
@@ -90,9 +111,21 @@ impl Tensor {
         let g = Pool2dGeom::new(nchw(&x, "avg_pool2d", "input")?, kernel, stride, padding)?;
         let xc = x.detach().contiguous()?;
         let mut out = vec![0.0f32; g.output_len()];
-        xc.with_slice(|xs: &[f32]| install(|| avg_pool2d_forward(&g, count_include_pad, xs, &mut out)))?;
+        xc.with_slice(|xs: &[f32]| {
+            install(|| avg_pool2d_forward(&g, count_include_pad, xs, &mut out))
+        })?;
         let y = Tensor::from_vec(out, &[g.batch, g.channels, g.out_h, g.out_w])?;
-        unbatch(Tensor::from_op(y, &[&x], AvgPoolBackward { g, count_include_pad }), unb)
+        unbatch(
+            Tensor::from_op(
+                y,
+                &[&x],
+                AvgPoolBackward {
+                    g,
+                    count_include_pad,
+                },
+            ),
+            unb,
+        )
     }
 
     pub fn adaptive_avg_pool2d(&self, output_size: (usize, usize)) -> Result<Tensor> {
@@ -119,22 +152,31 @@ impl BackwardOp for Conv2dBackward {
     fn backward(&self, grad: &Tensor, inputs: &[Tensor]) -> Result<Vec<Option<Tensor>>> {
         let g = &self.g;
         let need_b = inputs.get(2).is_some_and(|b| b.requires_grad());
-        let mut gi = inputs[0].requires_grad().then(|| vec![0.0f32; g.input_len()]);
-        let mut gw = inputs[1].requires_grad().then(|| vec![0.0f32; g.weight_len()]);
+        let mut gi = inputs[0]
+            .requires_grad()
+            .then(|| vec![0.0f32; g.input_len()]);
+        let mut gw = inputs[1]
+            .requires_grad()
+            .then(|| vec![0.0f32; g.weight_len()]);
         let mut gb = need_b.then(|| vec![0.0f32; g.c_out]);
         let gy = grad.contiguous()?;
         self.x.with_slice(|xs: &[f32]| {
             self.w.with_slice(|ws: &[f32]| {
                 gy.with_slice(|gs: &[f32]| {
-                    let grads =
-                        Conv2dGrads { input: gi.as_deref_mut(), weight: gw.as_deref_mut(), bias: gb.as_deref_mut() };
+                    let grads = Conv2dGrads {
+                        input: gi.as_deref_mut(),
+                        weight: gw.as_deref_mut(),
+                        bias: gb.as_deref_mut(),
+                    };
                     install(|| conv2d_backward(g, xs, ws, gs, grads))
                 })
             })
         })???;
         let mut out = vec![
-            gi.map(|v| Tensor::from_vec(v, inputs[0].shape())).transpose()?,
-            gw.map(|v| Tensor::from_vec(v, inputs[1].shape())).transpose()?,
+            gi.map(|v| Tensor::from_vec(v, inputs[0].shape()))
+                .transpose()?,
+            gw.map(|v| Tensor::from_vec(v, inputs[1].shape()))
+                .transpose()?,
         ];
         if inputs.len() > 2 {
             out.push(gb.map(|v| Tensor::from_vec(v, &[g.c_out])).transpose()?);
@@ -154,7 +196,9 @@ impl BackwardOp for MaxPoolBackward {
     }
     fn backward(&self, grad: &Tensor, inputs: &[Tensor]) -> Result<Vec<Option<Tensor>>> {
         let mut gi = vec![0.0f32; self.g.input_len()];
-        grad.with_slice(|gs: &[f32]| install(|| max_pool2d_backward(&self.g, gs, &self.idx, &mut gi)))?;
+        grad.with_slice(|gs: &[f32]| {
+            install(|| max_pool2d_backward(&self.g, gs, &self.idx, &mut gi))
+        })?;
         Ok(vec![Some(Tensor::from_vec(gi, inputs[0].shape())?)])
     }
 }
@@ -187,7 +231,9 @@ impl BackwardOp for AdaptivePoolBackward {
     }
     fn backward(&self, grad: &Tensor, inputs: &[Tensor]) -> Result<Vec<Option<Tensor>>> {
         let mut gi = vec![0.0f32; inputs[0].numel()];
-        grad.with_slice(|gs: &[f32]| install(|| adaptive_avg_pool2d_backward(&self.g, gs, &mut gi)))?;
+        grad.with_slice(|gs: &[f32]| {
+            install(|| adaptive_avg_pool2d_backward(&self.g, gs, &mut gi))
+        })?;
         Ok(vec![Some(Tensor::from_vec(gi, inputs[0].shape())?)])
     }
 }

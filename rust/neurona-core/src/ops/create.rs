@@ -113,6 +113,9 @@ impl Tensor {
         if p == 0.0 {
             return Ok(self.clone());
         }
+        if self.device().is_cuda() {
+            return crate::cuda::ops::dropout(self, p);
+        }
         let n = self.numel();
         let scale = if p < 1.0 { 1.0 / (1.0 - p) } else { 0.0 };
         let mask = with_global(|r| {

@@ -153,12 +153,12 @@ impl Tensor {
         let mask = self.to_vec::<bool>()?;
         let strides = self.contiguous_strides();
         let count = mask.iter().filter(|&&m| m).count();
-        // The coordinate of axis d is (flat / stride_d) % shape_d, recomputed plainly:
+        // The coordinate of axis d is (flat / stride_d) % shape_d.
         let mut coords = Vec::with_capacity(count * self.ndim());
         for (flat, &m) in mask.iter().enumerate() {
             if m {
-                for d in 0..self.ndim() {
-                    coords.push(((flat / strides[d]) % self.shape()[d]) as i64);
+                for (&s, &d) in strides.iter().zip(self.shape()) {
+                    coords.push(((flat / s) % d) as i64);
                 }
             }
         }

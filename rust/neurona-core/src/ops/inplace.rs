@@ -29,6 +29,9 @@ impl Tensor {
     /// Writes `src` (broadcast to this tensor's shape) into this tensor's elements.
     pub fn copy_(&self, src: &Tensor) -> Result<()> {
         self.check_inplace("copy_")?;
+        if crate::cuda::involved(&[self, src]) {
+            return crate::cuda::ops::copy_(self, src);
+        }
         let src = src.detach().expand(self.shape()).map_err(|_| {
             crate::Error::Value(format!(
                 "copy_: cannot assign a tensor of shape {} to a tensor of shape {}",

@@ -18,6 +18,9 @@ fn check_f32(t: &Tensor, what: &str) -> Result<()> {
 
 /// a (..., m, k) @ b (..., k, n) with both at least 2-D; batch dimensions broadcast.
 fn batched(a: &Tensor, b: &Tensor) -> Result<Tensor> {
+    if crate::cuda::involved(&[a, b]) {
+        return crate::cuda::ops::matmul(a, b);
+    }
     let (na, nb) = (a.ndim(), b.ndim());
     let (m, k) = (a.shape()[na - 2], a.shape()[na - 1]);
     let (k2, n) = (b.shape()[nb - 2], b.shape()[nb - 1]);
@@ -49,22 +52,64 @@ fn batched(a: &Tensor, b: &Tensor) -> Result<Tensor> {
     let nd = batch.len();
     let mut out = vec![0.0f32; nbatch * m * n];
     let uniform = |o: &[usize]| -> Option<usize> {
-        let s = if o.len() > 1 { o[1].checked_sub(o[0])? } else { 0 };
-        o.windows(2).all(|w| w[1] >= w[0] && w[1] - w[0] == s).then_some(s)
+        let s = if o.len() > 1 {
+            o[1].checked_sub(o[0])?
+        } else {
+            0
+        };
+        o.windows(2)
+            .all(|w| w[1] >= w[0] && w[1] - w[0] == s)
+            .then_some(s)
     };
     a.with_storage(|xs: &[f32], _| {
         b.with_storage(|ys: &[f32], _| {
-            let am = |t: usize| MatRef { data: &xs[oa[t]..], rows: m, cols: k, rs: la.strides[nd], cs: la.strides[nd + 1] };
-            let bm = |t: usize| MatRef { data: &ys[ob[t]..], rows: k, cols: n, rs: lb.strides[nd], cs: lb.strides[nd + 1] };
+            let am = |t: usize| MatRef {
+                data: &xs[oa[t]..],
+                rows: m,
+                cols: k,
+                rs: la.strides[nd],
+                cs: la.strides[nd + 1],
+            };
+            let bm = |t: usize| MatRef {
+                data: &ys[ob[t]..],
+                rows: k,
+                cols: n,
+                rs: lb.strides[nd],
+                cs: lb.strides[nd + 1],
+            };
             install(|| match (uniform(&oa), uniform(&ob)) {
                 // One call over the whole batch lets small items run in parallel.
                 (Some(sa), Some(sb)) if nbatch > 0 => {
-                    let cm = MatMut { data: &mut out, rows: m, cols: n, rs: n, cs: 1 };
-                    sgemm_batched(nbatch, 1.0, am(0), sa, bm(0), sb, 0.0, cm, m * n, Epilogue::None);
+                    let cm = MatMut {
+                        data: &mut out,
+                        rows: m,
+                        cols: n,
+                        rs: n,
+                        cs: 1,
+                    };
+                    sgemm_batched(
+                        nbatch,
+                        1.0,
+                        am(0),
+                        sa,
+                        bm(0),
+                        sb,
+                        0.0,
+                        cm,
+                        m * n,
+                        Epilogue::None,
+                    );
                 }
                 _ => {
                     for (t, c) in out.chunks_mut((m * n).max(1)).enumerate().take(nbatch) {
-                        sgemm(1.0, am(t), bm(t), 0.0, MatMut::row_major(c, m, n), Epilogue::None);
+                        sgemm(
+                            1.0,
+                            am(t),
+                            bm(t),
+                            0.0,
+                            MatMut::row_major(c, m, n),
+                            Epilogue::None,
+                        );
                     }
                 }
             })
@@ -152,6 +197,20 @@ impl Tensor {
         }
         let rows = self.numel() / k.max(1);
         let x2 = self.detach().reshape(&[rows, k])?;
+        if crate::cuda::involved(&[self, weight]) {
+            let mut shape = self.shape().to_vec();
+            *shape.last_mut().expect("ndim >= 1") = out_f;
+            let y = crate::cuda::ops::linear(&x2, weight, bias, relu)?.reshape(&shape)?;
+            let inputs: Vec<&Tensor> = [Some(self), Some(weight), bias]
+                .into_iter()
+                .flatten()
+                .collect();
+            return Ok(Tensor::from_op(
+                y.clone(),
+                &inputs,
+                LinearBackward { relu, y },
+            ));
+        }
         let mut out = vec![0.0f32; rows * out_f];
         let bias_data = bias.map(|b| b.to_vec::<f32>()).transpose()?;
         x2.with_storage(|xs: &[f32], lx| {
@@ -237,7 +296,9 @@ impl BackwardOp for LinearBackward {
         let (x, w) = (&inputs[0], &inputs[1]);
         let out_f = w.shape()[0];
         let rows = g.numel() / out_f.max(1);
-        let g = if self.relu {
+        let g = if self.relu && crate::cuda::involved(&[g]) {
+            crate::cuda::ops::unary_backward(&self.y, &self.y, g, super::unary::Unary::Relu)?
+        } else if self.relu {
             super::kernels::zip_same(g, &self.y, |g: f32, y: f32| if y > 0.0 { g } else { 0.0 })?
         } else {
             g.clone()

@@ -14,6 +14,17 @@ use crate::parallel::install;
 use crate::tensor::{layout_fmt_shape as fmt_shape, DType, Tensor};
 use crate::{bail, Result};
 
+/// Runs a loss kernel over `len` input elements: inside neurona's pool only when the kernel
+/// will use threads (from `PAR_MIN_LEN` elements on), since handing a small problem to the
+/// pool costs more than computing it.
+fn run_kernel<R: Send>(len: usize, f: impl FnOnce() -> R + Send) -> R {
+    if len >= kernels::PAR_MIN_LEN {
+        install(f)
+    } else {
+        f()
+    }
+}
+
 /// Parses PyTorch's `reduction=` strings.
 pub fn parse_reduction(s: &str) -> Result<Reduction> {
     Ok(match s {
@@ -44,7 +55,10 @@ impl BackwardOp for FusedLossBackward {
         let mut grad = self.grad.clone();
         if !grad.is_empty() {
             let gy = g.to_vec::<f32>()?;
-            install(|| kernels::apply_upstream(&mut grad, self.row_len.max(1), &gy));
+            let n = grad.len();
+            run_kernel(n, || {
+                kernels::apply_upstream(&mut grad, self.row_len.max(1), &gy)
+            });
         }
         Ok(vec![Some(Tensor::from_vec(grad, &self.shape)?)])
     }
@@ -149,6 +163,16 @@ impl Tensor {
                 "{OP}: expected int64 labels or float32 probabilities as target, got bool"
             ),
         };
+        if self.device().is_cuda() || target.device().is_cuda() {
+            if probs || reduction != Reduction::Mean || label_smoothing != 0.0 {
+                bail!(
+                    Runtime,
+                    "{OP} on CUDA supports class labels with reduction='mean' and no label \
+                     smoothing so far"
+                );
+            }
+            return crate::cuda::ops::cross_entropy(self, target, ignore_index.unwrap_or(i64::MIN));
+        }
         let opts = CrossEntropy {
             reduction,
             label_smoothing,
@@ -160,7 +184,7 @@ impl Tensor {
         let reduced = self.with_slice(|x: &[f32]| -> Result<Option<f32>> {
             if probs {
                 target.with_slice(|t: &[f32]| {
-                    install(|| {
+                    run_kernel(x.len(), || {
                         kernels::cross_entropy(
                             x,
                             n,
@@ -174,7 +198,7 @@ impl Tensor {
                 })?
             } else {
                 target.with_slice(|t: &[i64]| {
-                    install(|| {
+                    run_kernel(x.len(), || {
                         kernels::cross_entropy(
                             x,
                             n,
@@ -226,7 +250,9 @@ impl Tensor {
         let mut grad = wants_grad(self).then(|| vec![0.0f32; n * c]);
         let reduced = self.with_slice(|x: &[f32]| {
             target.with_slice(|t: &[i64]| {
-                install(|| kernels::nll_loss(x, n, c, t, &opts, &mut losses, grad.as_deref_mut()))
+                run_kernel(x.len(), || {
+                    kernels::nll_loss(x, n, c, t, &opts, &mut losses, grad.as_deref_mut())
+                })
             })
         })???;
         finish(self, "nll_loss", reduced, losses, grad, c, false)
@@ -245,7 +271,7 @@ impl Tensor {
         let mut grad = wants_grad(self).then(|| vec![0.0f32; n]);
         let reduced = self.with_slice(|x: &[f32]| {
             target.with_slice(|y: &[f32]| {
-                install(|| {
+                run_kernel(x.len(), || {
                     kernels::bce_with_logits(x, y, reduction, &mut losses, grad.as_deref_mut())
                 })
             })

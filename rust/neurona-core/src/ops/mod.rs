@@ -1,6 +1,7 @@
 //! Differentiable operations on `Tensor`, one family a file. Each file holds the forward of its
 //! ops and, beside it, the `BackwardOp` that differentiates it.
 
+pub mod batch_norm;
 pub mod binary;
 pub mod compare;
 pub mod conv;
@@ -12,6 +13,7 @@ pub mod linalg;
 pub mod loss;
 pub mod optim_step;
 pub mod reduce;
+pub mod rnn;
 pub mod softmax;
 pub mod unary;
 pub mod view;

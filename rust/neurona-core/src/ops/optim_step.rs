@@ -7,12 +7,24 @@
 //! (gathered first when it is a strided view). Updates bypass autograd: they are the optimizer's
 //! business, as `torch.no_grad()` around PyTorch's update is.
 
+use crate::cpu::optim::PAR_MIN_LEN;
 use crate::cpu::optim::{
     clip, Adadelta, AdadeltaState, Adagrad, Adam, AdamState, RmsProp, RmsPropState, Sgd,
 };
 use crate::parallel::install;
 use crate::tensor::{layout_fmt_shape as fmt_shape, DType, Device, Tensor};
 use crate::{bail, Result};
+
+/// Runs an update over `len` elements: inside neurona's pool only when the kernel will use
+/// threads (from `PAR_MIN_LEN` elements on); a small parameter is updated on the calling
+/// thread, without the hand-off to the pool.
+fn run_kernel<R: Send>(len: usize, f: impl FnOnce() -> R + Send) -> R {
+    if len >= PAR_MIN_LEN {
+        install(f)
+    } else {
+        f()
+    }
+}
 
 /// Checks one tensor that will be written in place.
 fn check_writable(t: &Tensor, op: &str, what: &str, shape: &[usize]) -> Result<()> {
@@ -97,7 +109,7 @@ fn with_param<R: Send>(
     grad: &Tensor,
     f: impl FnOnce(&mut [f32], &[f32]) -> Result<R> + Send,
 ) -> Result<R> {
-    grad.with_slice(|g: &[f32]| with_mut(param, |p| install(|| f(p, g))))??
+    grad.with_slice(|g: &[f32]| with_mut(param, |p| run_kernel(g.len(), || f(p, g))))??
 }
 
 fn named<'a>(what: &'a str, t: Option<&'a Tensor>) -> Option<(&'a str, &'a Tensor)> {
@@ -121,6 +133,9 @@ pub fn sgd_step(
             "sgd: a momentum buffer must be given exactly when momentum != 0"
         );
     }
+    if param.device().is_cuda() {
+        return crate::cuda::ops::sgd_step(cfg, t, param, grad, momentum_buffer);
+    }
     let states: Vec<_> = named("momentum_buffer", momentum_buffer)
         .into_iter()
         .collect();
@@ -140,6 +155,9 @@ pub fn adagrad_step(
 ) -> Result<()> {
     cfg.validate()?;
     check_step(t, "adagrad")?;
+    if param.device().is_cuda() {
+        return crate::cuda::ops::adagrad_step(cfg, t, param, grad, state_sum);
+    }
     check_all("adagrad", param, grad, &[("sum", state_sum)])?;
     with_param(param, grad, |p, g| {
         with_mut(state_sum, |s| cfg.step(t, p, g, s))
@@ -198,6 +216,10 @@ pub fn rmsprop_step(
             "rmsprop: grad_avg must be given iff centered, momentum_buffer iff momentum > 0"
         );
     }
+    if param.device().is_cuda() {
+        let (ga, mb) = (grad_avg, momentum_buffer);
+        return crate::cuda::ops::rmsprop_step(cfg, param, grad, square_avg, ga, mb);
+    }
     let mut states = vec![("square_avg", square_avg)];
     states.extend(named("grad_avg", grad_avg));
     states.extend(named("momentum_buffer", momentum_buffer));
@@ -239,6 +261,10 @@ pub fn adam_step(
             Value,
             "adam: max_exp_avg_sq must be given exactly when amsgrad is on"
         );
+    }
+    if param.device().is_cuda() {
+        let (m, v, vmax) = (exp_avg, exp_avg_sq, max_exp_avg_sq);
+        return crate::cuda::ops::adam_step(cfg, t, param, grad, m, v, vmax);
     }
     let mut states = vec![("exp_avg", exp_avg), ("exp_avg_sq", exp_avg_sq)];
     states.extend(named("max_exp_avg_sq", max_exp_avg_sq));
@@ -288,7 +314,7 @@ pub fn total_norm(tensors: &[Tensor], norm_type: f64) -> Result<f64> {
     for t in tensors {
         check_f32_cpu(t, "clip_grad_norm_")?;
         let part = t.with_slice(|x: &[f32]| {
-            install(|| {
+            run_kernel(x.len(), || {
                 if inf {
                     clip::max_abs(x) as f64
                 } else {
@@ -312,7 +338,7 @@ pub fn total_norm(tensors: &[Tensor], norm_type: f64) -> Result<f64> {
 /// `t *= s` in place (a gradient being clipped).
 pub fn scale_(t: &Tensor, s: f32) -> Result<()> {
     check_writable(t, "clip_grad_norm_", "the gradient", t.shape())?;
-    with_mut(t, |x| install(|| clip::scale(x, s)))
+    with_mut(t, |x| run_kernel(x.len(), || clip::scale(x, s)))
 }
 
 /// Clamps `t` into `[lo, hi]` in place (`clip_grad_value_`).
@@ -324,7 +350,7 @@ pub fn clamp_(t: &Tensor, lo: f32, hi: f32) -> Result<()> {
         );
     }
     check_writable(t, "clip_grad_value_", "the gradient", t.shape())?;
-    with_mut(t, |x| install(|| clip::clamp(x, lo, hi)))
+    with_mut(t, |x| run_kernel(x.len(), || clip::clamp(x, lo, hi)))
 }
 
 #[cfg(test)]

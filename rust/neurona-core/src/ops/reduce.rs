@@ -6,6 +6,7 @@
 
 use super::kernels::zip;
 use crate::autograd::BackwardOp;
+use crate::cuda::common::{ReduceKind, ZipKind};
 use crate::parallel::fill_chunks;
 use crate::tensor::{layout_fmt_shape as fmt_shape, normalize_axis, DType, Tensor};
 use crate::{bail, Result};
@@ -115,10 +116,11 @@ fn run(p: &Plan, kind: Kind) -> Result<Vec<f32>> {
                         for ri in 1..r {
                             let row = &xs[base + ri * inner..base + ri * inner + len];
                             for (b, &v) in best.iter_mut().zip(row) {
-                                if v.is_nan() || (is_max && v > *b) || (!is_max && v < *b) {
-                                    if !b.is_nan() {
-                                        *b = v;
-                                    }
+                                // NaN wins and then stays, as in NumPy and PyTorch.
+                                let better =
+                                    v.is_nan() || (is_max && v > *b) || (!is_max && v < *b);
+                                if better && !b.is_nan() {
+                                    *b = v;
                                 }
                             }
                         }
@@ -152,9 +154,12 @@ impl Tensor {
             self.to_dtype(DType::F32)?
         };
         let p = plan(&x, axes)?;
-        let data = run(&p, Kind::Sum)?;
         let shape = if keepdim { &p.keep_shape } else { &p.out_shape };
-        let out = Tensor::from_vec(data, shape)?;
+        let out = if x.device().is_cuda() {
+            crate::cuda::ops::reduce(&p.x, (p.outer, p.r, p.inner), ReduceKind::Sum, shape)?
+        } else {
+            Tensor::from_vec(run(&p, Kind::Sum)?, shape)?
+        };
         Ok(Tensor::from_op(
             out,
             &[&x],
@@ -220,9 +225,16 @@ impl Tensor {
             );
         }
         let p = plan(self, &ax)?;
-        let data = run(&p, kind)?;
         let shape = if keepdim { &p.keep_shape } else { &p.out_shape };
-        let out = Tensor::from_vec(data, shape)?;
+        let out = if self.device().is_cuda() {
+            let k = match kind {
+                Kind::Max => ReduceKind::Max,
+                _ => ReduceKind::Min,
+            };
+            crate::cuda::ops::reduce(&p.x, (p.outer, p.r, p.inner), k, shape)?
+        } else {
+            Tensor::from_vec(run(&p, kind)?, shape)?
+        };
         let kept = out.reshape(&p.keep_shape)?;
         Ok(Tensor::from_op(
             out,
@@ -253,6 +265,16 @@ impl Tensor {
         }
         let p = plan(&x, &[ax])?;
         let (outer, r, inner) = (p.outer, p.r, p.inner);
+        let shape = match (axis, keepdim) {
+            (None, true) => vec![1; self.ndim()],
+            (None, false) => vec![],
+            (Some(_), true) => p.keep_shape.clone(),
+            (Some(_), false) => p.out_shape.clone(),
+        };
+        if x.device().is_cuda() {
+            let k = [ReduceKind::ArgMin, ReduceKind::ArgMax][largest as usize];
+            return crate::cuda::ops::reduce(&p.x, (outer, r, inner), k, &shape);
+        }
         let data = p.x.with_slice(|xs: &[f32]| {
             let mut out = vec![0i64; outer * inner];
             fill_chunks(&mut out, |start, chunk| {
@@ -276,12 +298,6 @@ impl Tensor {
             });
             out
         })?;
-        let shape = match (axis, keepdim) {
-            (None, true) => vec![1; self.ndim()],
-            (None, false) => vec![],
-            (Some(_), true) => p.keep_shape.clone(),
-            (Some(_), false) => p.out_shape.clone(),
-        };
         Tensor::from_vec(data, &shape)
     }
 
@@ -319,7 +335,11 @@ impl BackwardOp for ExtremumBackward {
     }
     fn backward(&self, g: &Tensor, inputs: &[Tensor]) -> Result<Vec<Option<Tensor>>> {
         let x = &inputs[0];
-        let mask = zip(x, &self.kept, |a: f32, m: f32| (a == m) as i32 as f32)?;
+        let mask = if crate::cuda::involved(&[x, &self.kept]) {
+            crate::cuda::ops::zip(x, &self.kept, ZipKind::EqMask)?
+        } else {
+            zip(x, &self.kept, |a: f32, m: f32| (a == m) as i32 as f32)?
+        };
         let axes: Vec<usize> = (0..x.ndim())
             .filter(|&i| self.keep_shape[i] == 1 && x.shape()[i] != 1)
             .collect();

@@ -230,6 +230,9 @@ impl Tensor {
         if dtype == self.dtype() {
             return Ok(self.clone());
         }
+        if self.device().is_cuda() {
+            return crate::cuda::ops::cast(self, dtype);
+        }
         use super::kernels::map;
         let out = match (self.dtype(), dtype) {
             (DType::F32, DType::I64) => map(self, |x: f32| x as i64)?,
@@ -270,6 +273,10 @@ impl BackwardOp for SliceBackward {
             strides,
             offset,
         };
+        if g.device().is_cuda() {
+            let gi = crate::cuda::ops::scatter_into_zeros(g, &target, x.shape())?;
+            return Ok(vec![Some(gi)]);
+        }
         let mut buf = vec![0.0f32; x.numel()];
         g.with_slice(|gs: &[f32]| copy_into(&mut buf, &target, gs))?;
         Ok(vec![Some(Tensor::from_vec(buf, x.shape())?)])

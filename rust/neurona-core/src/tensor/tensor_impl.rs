@@ -76,7 +76,9 @@ impl Drop for Inner {
     fn drop(&mut self) {
         let mut pending: Vec<Arc<Node>> = self.node.take().into_iter().collect();
         while let Some(node) = pending.pop() {
-            let Ok(mut node) = Arc::try_unwrap(node) else { continue };
+            let Ok(mut node) = Arc::try_unwrap(node) else {
+                continue;
+            };
             for input in node.inputs.drain(..) {
                 if let Ok(mut inner) = Arc::try_unwrap(input.0) {
                     pending.extend(inner.node.take());
@@ -340,6 +342,17 @@ impl Tensor {
         ))
     }
 
+    /// The storage (on any device) behind its read lock: the door through which a device
+    /// backend (`crate::cuda`) reaches the buffers of several operands at once.
+    pub fn storage_read(&self) -> RwLockReadGuard<'_, Storage> {
+        read(&self.0.storage)
+    }
+
+    /// The storage behind its write lock, for a device backend's in-place updates.
+    pub fn storage_write(&self) -> RwLockWriteGuard<'_, Storage> {
+        write(&self.0.storage)
+    }
+
     /// The elements in row-major order as a new Vec.
     pub fn to_vec<T: Element>(&self) -> Result<Vec<T>> {
         self.with_slice(|s: &[T]| s.to_vec())
@@ -351,6 +364,7 @@ impl Tensor {
             return Ok(self.clone());
         }
         let data = match self.dtype() {
+            _ if self.device().is_cuda() => crate::cuda::ops::contiguous(self)?,
             DType::F32 => Tensor::from_vec(self.to_vec::<f32>()?, self.shape())?,
             DType::I64 => Tensor::from_vec(self.to_vec::<i64>()?, self.shape())?,
             DType::Bool => Tensor::from_vec(self.to_vec::<bool>()?, self.shape())?,

@@ -22,16 +22,25 @@
 //!    - [`avg_pool2d_forward`] / [`avg_pool2d_backward`] with `count_include_pad`;
 //!    - [`adaptive_avg_pool2d_forward`] / [`adaptive_avg_pool2d_backward`].
 //!
+//! Algorithms: 3x3 stride-1 undilated ungrouped convolutions with at least 8 channels in and out
+//! (padding 0..=2) use Winograd's F(2x2, 3x3) for the forward pass and both gradients
+//! (`winograd.rs`; the weight gradient's sums go through `dot_gemm.rs`); everything else is
+//! im2col on cache-sized column tiles times the weights through `crate::cpu::gemm` (1x1
+//! stride-1 layers skip the copy). Results are float-rounding-close to the direct sum, within the
+//! usual `K * eps * sum|terms|` bound the tests check.
+//!
 //! Kernels run on rayon's current pool (the caller `install`s one to choose the thread count),
 //! keep small problems on one thread, and give bitwise identical results for any thread count.
 
 mod conv2d_backward;
 mod conv2d_forward;
+mod dot_gemm;
 mod im2col;
 mod params;
 mod pool_adaptive;
 mod pool_avg;
 mod pool_max;
+mod simd;
 mod winograd;
 mod winograd_transforms;
 

@@ -11,17 +11,21 @@
 use rayon::prelude::*;
 
 use super::conv2d_forward::PAR_MIN_FLOPS;
+use super::dot_gemm::gemm_abt_acc;
 use super::params::Conv2dGeom;
+use super::simd::avx2_variant;
 use super::winograd_transforms::{
-    grad_out_transform, grad_scratch_len, input_scratch_len, input_transform, output_scratch_len,
-    output_transform, weight_grad_tile, weight_tile, ChunkCols,
+    grad_out_transform, grad_scratch_len, input_padded_len, input_scratch_len, input_transform,
+    output_scratch_len, output_transform, weight_grad_tile, weight_tile, ChunkCols,
 };
-use crate::cpu::gemm::{sgemm, Epilogue, MatMut, MatRef};
+use crate::cpu::gemm::{sgemm_batched, Epilogue, MatMut, MatRef};
 
 /// Below this many channels on either side the GEMMs are too thin to pay for the transforms.
 const MIN_CHANNELS: usize = 8;
 /// Tiles per chunk (about the GEMMs' width); 16 * 64 * 128 floats of transformed data per side.
 const TARGET_TILES: usize = 128;
+/// Tile columns per weight-gradient chunk: the length of its dot products.
+const WEIGHT_TILES: usize = 512;
 /// At most this many weight-gradient partials.
 const MAX_WEIGHT_TASKS: usize = 16;
 
@@ -94,17 +98,19 @@ impl Problem {
 /// gradient), sized for the largest chunk.
 struct Scratch {
     rows: Vec<f32>,
+    padded: Vec<f32>,
     v: Vec<f32>,
     m: Vec<f32>,
 }
 
-fn scratch(p: &Problem) -> Scratch {
-    let cols = p.rows_per_chunk() * (p.tw + 1);
-    let rows = input_scratch_len(cols, 2 * p.tw + 2)
+fn scratch(p: &Problem, rows_per_chunk: usize) -> Scratch {
+    let cols = (rows_per_chunk * (p.tw + 1)).next_multiple_of(8);
+    let rows = input_scratch_len(cols)
         .max(output_scratch_len(cols))
         .max(grad_scratch_len(cols));
     Scratch {
         rows: vec![0.0; rows],
+        padded: vec![0.0; input_padded_len(cols)],
         v: vec![0.0; 16 * p.c_in * cols],
         m: vec![0.0; 16 * p.c_out * cols],
     }
@@ -116,17 +122,18 @@ fn locate(p: &Problem, r: usize) -> (usize, usize) {
 }
 
 /// Transforms the task's input tile rows `r0 .. r0 + cc.nr` into `v`, 16 planes of
-/// `c_in x cc.cols()`.
+/// `c_in x cols` (`cols >= cc.cols()`; columns past `cc.cols()` are left alone).
+#[inline(always)]
 fn transform_input(
     p: &Problem,
     x: &[f32],
     r0: usize,
-    cc: ChunkCols,
+    (cc, cols): (ChunkCols, usize),
     rows: &mut [f32],
+    padded: &mut [f32],
     v: &mut [f32],
 ) {
     let plane = p.h * p.w;
-    let cols = cc.cols();
     for c in 0..p.c_in {
         let row = |rr: usize| {
             let (n, ty) = locate(p, r0 + rr);
@@ -139,6 +146,7 @@ fn transform_input(
             cc,
             row,
             rows,
+            padded,
             v,
             c * cols,
             p.c_in * cols,
@@ -146,11 +154,12 @@ fn transform_input(
     }
 }
 
-/// `U[xi]` (`c_out x c_in`) for the 16 positions: from `weight` `[c_out, c_in, 3, 3]`, or with
-/// `flip` from its transpose rotated by 180 degrees (the input-gradient kernel, whose output
-/// channels are the forward's input channels).
+/// `U[xi]` for the 16 positions, each stored transposed (`c_in x c_out` row-major, so the GEMM
+/// packs it by contiguous copies): from `weight` `[c_out, c_in, 3, 3]`, or with `flip` from its
+/// transpose rotated by 180 degrees (the input-gradient kernel, whose output channels are the
+/// forward's input channels).
 fn transform_weights(weight: &[f32], c_out: usize, c_in: usize, flip: bool) -> Vec<f32> {
-    let (rows, cols) = if flip { (c_in, c_out) } else { (c_out, c_in) };
+    let (rows, cols) = if flip { (c_out, c_in) } else { (c_in, c_out) };
     let mut u = vec![0.0f32; 16 * rows * cols];
     for k in 0..c_out {
         for c in 0..c_in {
@@ -161,7 +170,7 @@ fn transform_weights(weight: &[f32], c_out: usize, c_in: usize, flip: bool) -> V
             } else {
                 weight_tile(g)
             };
-            let (i, j) = if flip { (c, k) } else { (k, c) };
+            let (i, j) = if flip { (k, c) } else { (c, k) };
             for (xi, &val) in t.iter().enumerate() {
                 u[xi * rows * cols + i * cols + j] = val;
             }
@@ -174,54 +183,87 @@ fn transform_weights(weight: &[f32], c_out: usize, c_in: usize, flip: bool) -> V
 fn correlate(p: &Problem, x: &[f32], u: &[f32], bias: Option<&[f32]>, out: &mut [f32]) {
     let spt = (TARGET_TILES / (p.th * p.tw)).clamp(1, (p.batch / 8).max(1));
     let (in_len, out_len) = (p.c_in * p.h * p.w, p.c_out * p.oh * p.ow);
-    let rpc = p.rows_per_chunk();
     out.par_chunks_mut(spt * out_len)
         .zip(x.par_chunks(spt * in_len))
         .with_min_len(p.min_len())
         .for_each_init(
-            || scratch(p),
-            |sc, (out_t, x_t)| {
-                let rows = out_t.len() / out_len * p.th;
-                let mut r0 = 0;
-                while r0 < rows {
-                    let cc = ChunkCols {
-                        nr: rpc.min(rows - r0),
-                        tw: p.tw,
-                    };
-                    let cols = cc.cols();
-                    transform_input(p, x_t, r0, cc, &mut sc.rows, &mut sc.v);
-                    for xi in 0..16 {
-                        let (uk, vk, mk) = (p.c_out * p.c_in, p.c_in * cols, p.c_out * cols);
-                        let a = MatRef::row_major(&u[xi * uk..(xi + 1) * uk], p.c_out, p.c_in);
-                        let b = MatRef::row_major(&sc.v[xi * vk..(xi + 1) * vk], p.c_in, cols);
-                        let c = MatMut::row_major(&mut sc.m[xi * mk..(xi + 1) * mk], p.c_out, cols);
-                        sgemm(1.0, a, b, 0.0, c, Epilogue::None);
-                    }
-                    let oplane = p.oh * p.ow;
-                    for k in 0..p.c_out {
-                        let bk = bias.map_or(0.0, |b| b[k]);
-                        let row = |rr: usize| {
-                            let (n, ty) = locate(p, r0 + rr);
-                            ((n * p.c_out + k) * oplane, ty)
-                        };
-                        let (m, base, plane) = (&sc.m, k * cols, p.c_out * cols);
-                        output_transform(
-                            m,
-                            base,
-                            plane,
-                            cc,
-                            (p.oh, p.ow),
-                            bk,
-                            &mut sc.rows,
-                            out_t,
-                            row,
-                        );
-                    }
-                    r0 += cc.nr;
-                }
-            },
+            || scratch(p, p.rows_per_chunk().min(spt * p.th)),
+            |sc, (out_t, x_t)| correlate_task(p, u, bias, sc, out_t, x_t),
         );
 }
+
+/// One task of `correlate`: all tile rows of the samples in `x_t`, chunk by chunk.
+#[inline(always)]
+fn correlate_chunks(
+    p: &Problem,
+    u: &[f32],
+    bias: Option<&[f32]>,
+    sc: &mut Scratch,
+    out_t: &mut [f32],
+    x_t: &[f32],
+) {
+    let out_len = p.c_out * p.oh * p.ow;
+    let rpc = p.rows_per_chunk();
+    let rows = out_t.len() / out_len * p.th;
+    let mut r0 = 0;
+    while r0 < rows {
+        let cc = ChunkCols {
+            nr: rpc.min(rows - r0),
+            tw: p.tw,
+        };
+        let cols = cc.cols();
+        transform_input(
+            p,
+            x_t,
+            r0,
+            (cc, cc.cols()),
+            &mut sc.rows,
+            &mut sc.padded,
+            &mut sc.v,
+        );
+        // M[xi] = U[xi] V[xi] for the 16 positions; U is stored transposed so
+        // packing it is a contiguous copy.
+        let (uk, vk, mk) = (p.c_out * p.c_in, p.c_in * cols, p.c_out * cols);
+        let a = MatRef::row_major(&u[..uk], p.c_in, p.c_out).t();
+        let b = MatRef::row_major(&sc.v[..16 * vk], p.c_in, cols);
+        let c = MatMut::row_major(&mut sc.m[..16 * mk], p.c_out, cols);
+        sgemm_batched(
+            16,
+            1.0,
+            MatRef { data: u, ..a },
+            uk,
+            b,
+            vk,
+            0.0,
+            c,
+            mk,
+            Epilogue::None,
+        );
+        let oplane = p.oh * p.ow;
+        for k in 0..p.c_out {
+            let bk = bias.map_or(0.0, |b| b[k]);
+            let row = |rr: usize| {
+                let (n, ty) = locate(p, r0 + rr);
+                ((n * p.c_out + k) * oplane, ty)
+            };
+            let (m, base, plane) = (&sc.m, k * cols, p.c_out * cols);
+            output_transform(
+                m,
+                base,
+                plane,
+                cc,
+                (p.oh, p.ow),
+                bk,
+                &mut sc.rows,
+                out_t,
+                row,
+            );
+        }
+        r0 += cc.nr;
+    }
+}
+
+avx2_variant!(fn correlate_task => correlate_chunks(p: &Problem, u: &[f32], bias: Option<&[f32]>, sc: &mut Scratch, out_t: &mut [f32], x_t: &[f32]));
 
 /// conv2d forward for a geometry where `applies(g)`.
 pub(crate) fn forward(
@@ -266,7 +308,8 @@ pub(crate) fn backward_weight(
     let chunk = p.batch.div_ceil(MAX_WEIGHT_TASKS).max(1);
     let s_len = 16 * p.c_out * p.c_in;
     let mut partials = vec![0.0f32; p.batch.div_ceil(chunk) * s_len];
-    let rpc = p.rows_per_chunk();
+    let p = &p;
+    let rpc = weight_rows_per_chunk(p).min(chunk * p.th);
     partials
         .par_chunks_mut(s_len)
         .zip(
@@ -275,57 +318,102 @@ pub(crate) fn backward_weight(
                 .zip(grad_out.par_chunks(chunk * out_len)),
         )
         .with_min_len(p.min_len())
-        .for_each(|(s, (x_t, dy_t))| {
-            let mut sc = scratch(&p);
-            let rows = dy_t.len() / out_len * p.th;
-            let oplane = p.oh * p.ow;
-            let mut r0 = 0;
-            while r0 < rows {
-                let cc = ChunkCols {
-                    nr: rpc.min(rows - r0),
-                    tw: p.tw,
-                };
-                let cols = cc.cols();
-                transform_input(&p, x_t, r0, cc, &mut sc.rows, &mut sc.v);
-                for k in 0..p.c_out {
-                    let row = |rr: usize| {
-                        let (n, ty) = locate(&p, r0 + rr);
-                        ((n * p.c_out + k) * oplane, ty)
-                    };
-                    grad_out_transform(
-                        dy_t,
-                        (p.oh, p.ow),
-                        cc,
-                        row,
-                        &mut sc.rows,
-                        &mut sc.m,
-                        k * cols,
-                        p.c_out * cols,
-                    );
+        .for_each_init(
+            || scratch(p, rpc),
+            |sc, (s, (x_t, dy_t))| weight_task(p, rpc, sc, s, x_t, dy_t),
+        );
+    // Add the partials into the first in task order (threads split the elements, not the
+    // sum), then transform back one (k, c) kernel at a time.
+    let (total, rest) = partials.split_at_mut(s_len);
+    total
+        .par_chunks_mut(4096)
+        .with_min_len(p.min_len())
+        .enumerate()
+        .for_each(|(b, out)| {
+            for part in rest.chunks_exact(s_len) {
+                for (o, v) in out.iter_mut().zip(&part[b * 4096..]) {
+                    *o += *v;
                 }
-                for xi in 0..16 {
-                    let (sk, vk, dk) = (p.c_out * p.c_in, p.c_in * cols, p.c_out * cols);
-                    let a = MatRef::row_major(&sc.m[xi * dk..(xi + 1) * dk], p.c_out, cols);
-                    let b = MatRef::row_major(&sc.v[xi * vk..(xi + 1) * vk], p.c_in, cols).t();
-                    let c = MatMut::row_major(&mut s[xi * sk..(xi + 1) * sk], p.c_out, p.c_in);
-                    sgemm(1.0, a, b, 1.0, c, Epilogue::None);
-                }
-                r0 += cc.nr;
             }
         });
-    // Add the partials in task order and transform back, one (k, c) kernel per step.
     let kc = p.c_out * p.c_in;
     grad_weight
         .par_chunks_mut(9)
         .with_min_len(p.min_len().min(64))
         .enumerate()
         .for_each(|(j, out)| {
-            let mut s = [0.0f32; 16];
-            for part in partials.chunks_exact(s_len) {
-                for (xi, acc) in s.iter_mut().enumerate() {
-                    *acc += part[xi * kc + j];
-                }
-            }
+            let s: [f32; 16] = std::array::from_fn(|xi| total[xi * kc + j]);
             out.copy_from_slice(&weight_grad_tile(&s));
         });
 }
+
+/// Tile rows per weight-gradient chunk: about `WEIGHT_TILES` columns, so the dot products are long.
+fn weight_rows_per_chunk(p: &Problem) -> usize {
+    (WEIGHT_TILES / (p.tw + 1)).max(1)
+}
+
+/// One task of `backward_weight`: accumulates the transformed weight gradient of the samples in
+/// `x_t` / `dy_t` into `s` (16 planes of `c_out x c_in`).
+#[inline(always)]
+fn weight_chunks(
+    p: &Problem,
+    rpc: usize,
+    sc: &mut Scratch,
+    s: &mut [f32],
+    x_t: &[f32],
+    dy_t: &[f32],
+) {
+    let out_len = p.c_out * p.oh * p.ow;
+    let rows = dy_t.len() / out_len * p.th;
+    let oplane = p.oh * p.ow;
+    let mut r0 = 0;
+    while r0 < rows {
+        let cc = ChunkCols {
+            nr: rpc.min(rows - r0),
+            tw: p.tw,
+        };
+        let cols = cc.cols().next_multiple_of(8);
+        transform_input(
+            p,
+            x_t,
+            r0,
+            (cc, cols),
+            &mut sc.rows,
+            &mut sc.padded,
+            &mut sc.v,
+        );
+        for k in 0..p.c_out {
+            let row = |rr: usize| {
+                let (n, ty) = locate(p, r0 + rr);
+                ((n * p.c_out + k) * oplane, ty)
+            };
+            let (base, plane) = (k * cols, p.c_out * cols);
+            grad_out_transform(
+                dy_t,
+                (p.oh, p.ow),
+                cc,
+                row,
+                &mut sc.rows,
+                &mut sc.m,
+                base,
+                plane,
+            );
+        }
+        let (sk, vk, dk) = (p.c_out * p.c_in, p.c_in * cols, p.c_out * cols);
+        // Zero the padding columns (the dot products run over all `cols`).
+        for (buf, ch) in [(&mut sc.v, p.c_in), (&mut sc.m, p.c_out)] {
+            for row in buf[..16 * ch * cols].chunks_exact_mut(cols) {
+                row[cc.cols()..].fill(0.0);
+            }
+        }
+        // S[xi] += D[xi] V[xi]^T: both have the summed (tile) index contiguous.
+        for xi in 0..16 {
+            let (d, v) = (&sc.m[xi * dk..(xi + 1) * dk], &sc.v[xi * vk..(xi + 1) * vk]);
+            let sx = &mut s[xi * sk..(xi + 1) * sk];
+            gemm_abt_acc((p.c_out, p.c_in, cols), d, cols, v, cols, sx, p.c_in);
+        }
+        r0 += cc.nr;
+    }
+}
+
+avx2_variant!(fn weight_task => weight_chunks(p: &Problem, rpc: usize, sc: &mut Scratch, s: &mut [f32], x_t: &[f32], dy_t: &[f32]));

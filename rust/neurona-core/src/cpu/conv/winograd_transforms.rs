@@ -31,25 +31,66 @@ impl ChunkCols {
 }
 
 /// The 16 `len`-long segments starting at `base + xi * plane` of `buf`.
+#[inline(always)]
 fn planes_mut(buf: &mut [f32], base: usize, plane: usize, len: usize) -> [&mut [f32]; 16] {
     let mut it = buf[base..].chunks_mut(plane);
     std::array::from_fn(|_| &mut it.next().expect("16 planes")[..len])
 }
 
+#[inline(always)]
 fn planes(buf: &[f32], base: usize, plane: usize, len: usize) -> [&[f32]; 16] {
     std::array::from_fn(|xi| &buf[base + xi * plane..base + xi * plane + len])
 }
 
-/// Scratch floats `input_transform` needs for chunks of up to `cols` columns and padded rows of
-/// `wp` floats.
-pub(crate) fn input_scratch_len(cols: usize, wp: usize) -> usize {
-    8 * (cols + 1) + 4 * wp
+/// Scratch floats `input_transform` needs for chunks of up to `cols` columns (besides its
+/// `padded` rows).
+pub(crate) fn input_scratch_len(cols: usize) -> usize {
+    8 * (cols + 1)
+}
+
+/// Floats of the persistent `padded` buffer of `input_transform` for chunks of up to `cols`
+/// columns: four arrays (even/odd padded rows, even/odd columns) of up to `2 * nr` rows.
+pub(crate) fn input_padded_len(cols: usize) -> usize {
+    8 * cols
+}
+
+/// Splits one input row (or a zero row when `src` is None) into the even and odd columns of
+/// its padded version, `pad_w` zeros on the left. Only the positions that hold input are
+/// written, the same ones for every row, so the padding columns stay zero once zeroed.
+#[inline(always)]
+fn split_row(src: Option<&[f32]>, pad_w: usize, ce: &mut [f32], co: &mut [f32]) {
+    let Some(r) = src else {
+        ce.fill(0.0);
+        co.fill(0.0);
+        return;
+    };
+    let (w, half) = (r.len(), r.len() / 2);
+    if pad_w.is_multiple_of(2) {
+        // Padded column 2k is input column 2k - pad_w: pairs land at k = m + pad_w / 2.
+        let off = pad_w / 2;
+        deinterleave(r, &mut ce[off..], &mut co[off..]);
+        if w % 2 == 1 {
+            ce[off + half] = r[w - 1];
+        }
+    } else {
+        // pad_w == 1: input pair (2m, 2m + 1) is padded columns (2m + 1, 2m + 2).
+        deinterleave(r, &mut co[..], &mut ce[1..]);
+        if w % 2 == 1 {
+            co[half] = r[w - 1];
+        }
+    }
 }
 
 /// Input transform `B^T d B` of one channel for a chunk: `row(rr)` gives the offset in `x` of
 /// tile row `rr`'s plane (`h x w`, padded by `pad` zeros) and its tile-row index. Writes
 /// `v[base + xi * plane + col]`.
+///
+/// Each input row is split into even and odd columns once (`padded`, see
+/// `input_padded_len`; zeroed once by the caller and kept between calls), stored by row parity
+/// so that the 4 rows of tile row `rr` are slots `rr` and `rr + 1` of the even- and odd-row
+/// arrays: `B^T` down the columns is then one long loop per run of consecutive tile rows.
 #[allow(clippy::too_many_arguments)]
+#[inline(always)]
 pub(crate) fn input_transform(
     x: &[f32],
     (h, w): (usize, usize),
@@ -57,65 +98,68 @@ pub(crate) fn input_transform(
     cc: ChunkCols,
     row: impl Fn(usize) -> (usize, usize),
     scratch: &mut [f32],
+    padded: &mut [f32],
     v: &mut [f32],
     base: usize,
     plane: usize,
 ) {
     let (n, s) = (cc.cols(), cc.stride());
-    let wp = 2 * cc.tw + 2;
-    let (eo, rbuf) = scratch.split_at_mut(8 * (n + 1));
+    let eo = &mut scratch[..8 * (n + 1)];
     let mut eo_it = eo.chunks_exact_mut(n + 1);
     let mut eo: [&mut [f32]; 8] = std::array::from_fn(|_| eo_it.next().expect("8 rows"));
-    let mut r_it = rbuf.chunks_exact_mut(wp);
-    let mut r: [&mut [f32]; 4] = std::array::from_fn(|_| r_it.next().expect("4 rows"));
-    let in_w = wp.min(pad_w + w) - pad_w;
-    for rr in 0..cc.nr {
-        let (x0, ty) = row(rr);
-        let x = &x[x0..x0 + h * w];
-        let y = |k: usize| {
-            let yy = 2 * ty + k;
-            (yy >= pad_h && yy - pad_h < h).then(|| &x[(yy - pad_h) * w..(yy - pad_h) * w + in_w])
+    let slots = 2 * n;
+    let mut p_it = padded[..4 * slots].chunks_exact_mut(slots);
+    // [even rows, odd rows] x [even columns, odd columns].
+    let [ce0, co0, ce1, co1]: [&mut [f32]; 4] =
+        std::array::from_fn(|_| p_it.next().expect("4 arrays"));
+    let (mut a, mut seg) = (0, 0);
+    while a < cc.nr {
+        // A run of tile rows of one sample with consecutive indices.
+        let (x0, ty0) = row(a);
+        let mut b = a + 1;
+        while b < cc.nr && row(b) == (x0, ty0 + (b - a)) {
+            b += 1;
+        }
+        let input_row = |pr: usize| {
+            (pr >= pad_h && pr - pad_h < h)
+                .then(|| &x[x0 + (pr - pad_h) * w..x0 + (pr - pad_h + 1) * w])
         };
-        let d: [Option<&[f32]>; 4] = std::array::from_fn(y);
-        // B^T down the columns, on padded rows: (d0 - d2, d1 + d2, d2 - d1, d1 - d3).
-        for (i, ri) in r.iter_mut().enumerate() {
-            ri[..pad_w].fill(0.0);
-            ri[pad_w + in_w..].fill(0.0);
-            let out = &mut ri[pad_w..pad_w + in_w];
-            let (a, b, add) = match i {
-                0 => (d[0], d[2], false),
-                1 => (d[1], d[2], true),
-                2 => (d[2], d[1], false),
-                _ => (d[1], d[3], false),
-            };
-            // out = a - b, or a + b for row 1; a missing row is zero padding.
-            match (a, b) {
-                (Some(a), Some(b)) if add => out
-                    .iter_mut()
-                    .zip(a.iter().zip(b))
-                    .for_each(|(o, (x, y))| *o = x + y),
-                (Some(a), Some(b)) => out
-                    .iter_mut()
-                    .zip(a.iter().zip(b))
-                    .for_each(|(o, (x, y))| *o = x - y),
-                (Some(a), None) => out.copy_from_slice(a),
-                (None, Some(b)) if add => out.copy_from_slice(b),
-                (None, Some(b)) => out.iter_mut().zip(b).for_each(|(o, y)| *o = -y),
-                (None, None) => out.fill(0.0),
-            }
-        }
-        // Split each padded row into even and odd columns at this tile row's place.
-        for (i, ri) in r.iter().enumerate() {
-            let (lo, hi) = eo.split_at_mut(4);
-            let (e, o) = (
-                &mut lo[i][rr * s..rr * s + s],
-                &mut hi[i][rr * s..rr * s + s],
+        for q in 0..=b - a {
+            let slot = (a + seg + q) * s..(a + seg + q + 1) * s;
+            let pr = 2 * (ty0 + q);
+            split_row(
+                input_row(pr),
+                pad_w,
+                &mut ce0[slot.clone()],
+                &mut co0[slot.clone()],
             );
-            for ((ev, ov), pair) in e.iter_mut().zip(o.iter_mut()).zip(ri.chunks_exact(2)) {
-                *ev = pair[0];
-                *ov = pair[1];
+            split_row(
+                input_row(pr + 1),
+                pad_w,
+                &mut ce1[slot.clone()],
+                &mut co1[slot],
+            );
+        }
+        // B^T down the columns: (d0 - d2, d1 + d2, d2 - d1, d1 - d3), where for tile row rr
+        // d0, d1 are slot rr of the even/odd-row arrays and d2, d3 slot rr + 1.
+        let (lo, len, off) = (a * s, (b - a) * s, (a + seg) * s);
+        for (c, (ev, od)) in [(&*ce0, &*ce1), (&*co0, &*co1)].into_iter().enumerate() {
+            let (d0, d2) = (&ev[off..off + len], &ev[off + s..off + s + len]);
+            let (d1, d3) = (&od[off..off + len], &od[off + s..off + s + len]);
+            let (e01, e23) = eo[4 * c..4 * c + 4].split_at_mut(2);
+            let (e0, e1) = e01.split_at_mut(1);
+            let (e2, e3) = e23.split_at_mut(1);
+            let (e0, e1) = (&mut e0[0][lo..lo + len], &mut e1[0][lo..lo + len]);
+            let (e2, e3) = (&mut e2[0][lo..lo + len], &mut e3[0][lo..lo + len]);
+            for t in 0..len {
+                e0[t] = d0[t] - d2[t];
+                e1[t] = d1[t] + d2[t];
+                e2[t] = d2[t] - d1[t];
+                e3[t] = d1[t] - d3[t];
             }
         }
+        a = b;
+        seg += 1;
     }
     for e in eo.iter_mut() {
         e[n] = 0.0;
@@ -137,15 +181,76 @@ pub(crate) fn input_transform(
     }
 }
 
+/// `e[k] = src[2k]`, `o[k] = src[2k + 1]` for the pairs in `src` (as many as `e` and `o`
+/// hold). Blocks of a fixed size let the compiler turn the strided accesses into shuffles.
+#[inline(always)]
+fn deinterleave(src: &[f32], e: &mut [f32], o: &mut [f32]) {
+    let pairs = (src.len() / 2).min(e.len()).min(o.len());
+    let mut k = 0;
+    while k + 8 <= pairs {
+        deinterleave_block::<8, 16>(&src[2 * k..2 * k + 16], &mut e[k..k + 8], &mut o[k..k + 8]);
+        k += 8;
+    }
+    if k + 4 <= pairs {
+        deinterleave_block::<4, 8>(&src[2 * k..2 * k + 8], &mut e[k..k + 4], &mut o[k..k + 4]);
+        k += 4;
+    }
+    for k in k..pairs {
+        e[k] = src[2 * k];
+        o[k] = src[2 * k + 1];
+    }
+}
+
+#[inline(always)]
+fn deinterleave_block<const N: usize, const N2: usize>(src: &[f32], e: &mut [f32], o: &mut [f32]) {
+    let src: &[f32; N2] = src.try_into().expect("2N floats");
+    let (e, o): (&mut [f32; N], &mut [f32; N]) =
+        (e.try_into().expect("N"), o.try_into().expect("N"));
+    for k in 0..N {
+        e[k] = src[2 * k];
+        o[k] = src[2 * k + 1];
+    }
+}
+
+/// `out[2t] = a[t]`, `out[2t + 1] = b[t]` while `out` lasts (an odd length ends on an `a`).
+#[inline(always)]
+fn interleave(a: &[f32], b: &[f32], out: &mut [f32]) {
+    let full = (out.len() / 8).min(a.len() / 4).min(b.len() / 4);
+    for ((oc, ac), bc) in out
+        .chunks_exact_mut(8)
+        .zip(a.chunks_exact(4))
+        .zip(b.chunks_exact(4))
+        .take(full)
+    {
+        let oc: &mut [f32; 8] = oc.try_into().expect("8 floats");
+        let (ac, bc): (&[f32; 4], &[f32; 4]) =
+            (ac.try_into().expect("4"), bc.try_into().expect("4"));
+        for k in 0..4 {
+            oc[2 * k] = ac[k];
+            oc[2 * k + 1] = bc[k];
+        }
+    }
+    let (done, half) = (4 * full, out.len() / 2);
+    let mut pairs = out[2 * done..].chunks_exact_mut(2);
+    for (pair, (&av, &bv)) in (&mut pairs).zip(a[done..].iter().zip(&b[done..])) {
+        pair[0] = av;
+        pair[1] = bv;
+    }
+    if let [last] = pairs.into_remainder() {
+        *last = a[half];
+    }
+}
+
 /// Scratch floats `output_transform` needs for chunks of up to `cols` columns.
 pub(crate) fn output_scratch_len(cols: usize) -> usize {
-    4 * cols
+    12 * cols
 }
 
 /// Output transform `A^T M A` + bias of one channel for a chunk; `out_row(rr)` gives the offset
 /// in `out` of tile row `rr`'s output plane (`oh x ow`) and its tile-row index. Reads
 /// `m[base + xi * plane + col]`.
 #[allow(clippy::too_many_arguments)]
+#[inline(always)]
 pub(crate) fn output_transform(
     m: &[f32],
     base: usize,
@@ -159,19 +264,37 @@ pub(crate) fn output_transform(
 ) {
     let (n, s) = (cc.cols(), cc.stride());
     let mm = planes(m, base, plane, n);
-    let mut y_it = scratch[..4 * n].chunks_exact_mut(n);
+    let (h, y) = scratch[..12 * n].split_at_mut(8 * n);
+    let mut h_it = h.chunks_exact_mut(n);
+    let mut h: [&mut [f32]; 8] = std::array::from_fn(|_| h_it.next().expect("8 rows"));
+    // A^T across each row i of the tile: h0 = m0 + m1 + m2, h1 = m1 - m2 - m3.
+    for i in 0..4 {
+        let (h0, h1) = h[2 * i..2 * i + 2].split_at_mut(1);
+        let (h0, h1) = (&mut h0[0][..n], &mut h1[0][..n]);
+        let (m0, m1, m2, m3) = (
+            &mm[4 * i][..n],
+            &mm[4 * i + 1][..n],
+            &mm[4 * i + 2][..n],
+            &mm[4 * i + 3][..n],
+        );
+        for t in 0..n {
+            h0[t] = m0[t] + m1[t] + m2[t];
+            h1[t] = m1[t] - m2[t] - m3[t];
+        }
+    }
+    // A^T down: row 0 = h(0) + h(1) + h(2), row 1 = h(1) - h(2) - h(3), then the bias.
+    let mut y_it = y.chunks_exact_mut(n);
     let [y00, y01, y10, y11]: [&mut [f32]; 4] =
         std::array::from_fn(|_| y_it.next().expect("4 rows"));
-    for t in 0..n {
-        let h0: [f32; 4] =
-            std::array::from_fn(|i| mm[4 * i][t] + mm[4 * i + 1][t] + mm[4 * i + 2][t]);
-        let h1: [f32; 4] =
-            std::array::from_fn(|i| mm[4 * i + 1][t] - mm[4 * i + 2][t] - mm[4 * i + 3][t]);
-        y00[t] = h0[0] + h0[1] + h0[2] + bias;
-        y01[t] = h1[0] + h1[1] + h1[2] + bias;
-        y10[t] = h0[1] - h0[2] - h0[3] + bias;
-        y11[t] = h1[1] - h1[2] - h1[3] + bias;
+    for (j, (ya, yb)) in [(y00, y10), (y01, y11)].into_iter().enumerate() {
+        let (a, b, c, d) = (&h[j][..n], &h[2 + j][..n], &h[4 + j][..n], &h[6 + j][..n]);
+        let (ya, yb) = (&mut ya[..n], &mut yb[..n]);
+        for t in 0..n {
+            ya[t] = a[t] + b[t] + c[t] + bias;
+            yb[t] = b[t] - c[t] - d[t] + bias;
+        }
     }
+    let (y00, y01, y10, y11) = (&y[..n], &y[n..2 * n], &y[2 * n..3 * n], &y[3 * n..4 * n]);
     for rr in 0..cc.nr {
         let (o0, ty) = out_row(rr);
         let out = &mut out[o0..o0 + oh * ow];
@@ -186,14 +309,7 @@ pub(crate) fn output_transform(
                 continue;
             }
             let orow = &mut out[y * ow..(y + 1) * ow];
-            let mut pairs = orow.chunks_exact_mut(2);
-            for (pair, (&av, &bv)) in (&mut pairs).zip(a.iter().zip(b)) {
-                pair[0] = av;
-                pair[1] = bv;
-            }
-            if let [last] = pairs.into_remainder() {
-                *last = a[cc.tw - 1];
-            }
+            interleave(a, b, orow);
         }
     }
 }
@@ -208,6 +324,7 @@ pub(crate) fn grad_scratch_len(cols: usize) -> usize {
 /// offset in `dy` of tile row `rr`'s gradient plane (`oh x ow`, zero past its edges) and its
 /// tile-row index.
 #[allow(clippy::too_many_arguments)]
+#[inline(always)]
 pub(crate) fn grad_out_transform(
     dy: &[f32],
     (oh, ow): (usize, usize),
@@ -229,33 +346,42 @@ pub(crate) fn grad_out_transform(
             (2 * ty, &mut ea[seg.clone()], &mut oa[seg.clone()]),
             (2 * ty + 1, &mut eb[seg.clone()], &mut ob[seg.clone()]),
         ] {
-            e.fill(0.0);
-            o.fill(0.0);
-            if r >= oh {
-                continue;
-            }
-            let row = &dy[r * ow..(r + 1) * ow];
-            let mut pairs = row.chunks_exact(2);
-            for ((ev, ov), pair) in e.iter_mut().zip(o.iter_mut()).zip(&mut pairs) {
-                *ev = pair[0];
-                *ov = pair[1];
-            }
-            if let [last] = pairs.remainder() {
-                e[ow / 2] = *last;
+            // Every column is written (no fills: at these lengths they become memset calls).
+            let row = if r < oh {
+                &dy[r * ow..(r + 1) * ow]
+            } else {
+                &[][..]
+            };
+            let pairs = row.len() / 2;
+            deinterleave(row, e, o);
+            for t in pairs..s {
+                e[t] = if 2 * t < row.len() { row[2 * t] } else { 0.0 };
+                o[t] = 0.0;
             }
         }
     }
-    let dd = planes_mut(d, base, plane, n);
+    let [d0, d1, d2, d3, d4, d5, d6, d7, d8, d9, d10, d11, d12, d13, d14, d15] =
+        planes_mut(d, base, plane, n);
+    let (ea, oa, eb, ob) = (&ea[..n], &oa[..n], &eb[..n], &ob[..n]);
+    // A down the rows gives, for the even and the odd column, (a, a + b, a - b, -b); then A
+    // across each of those four rows.
+    a_across([d0, d1, d2, d3], |t| (ea[t], oa[t]));
+    a_across([d4, d5, d6, d7], |t| (ea[t] + eb[t], oa[t] + ob[t]));
+    a_across([d8, d9, d10, d11], |t| (ea[t] - eb[t], oa[t] - ob[t]));
+    a_across([d12, d13, d14, d15], |t| (-eb[t], -ob[t]));
+}
+
+/// `A` across one row of the gradient transform: (e, o) -> (e, e + o, e - o, -o).
+#[inline(always)]
+fn a_across([d0, d1, d2, d3]: [&mut [f32]; 4], eo: impl Fn(usize) -> (f32, f32)) {
+    let n = d0.len();
+    let (d1, d2, d3) = (&mut d1[..n], &mut d2[..n], &mut d3[..n]);
     for t in 0..n {
-        // A down the rows, for the even and the odd column; then A across.
-        let e = [ea[t], ea[t] + eb[t], ea[t] - eb[t], -eb[t]];
-        let o = [oa[t], oa[t] + ob[t], oa[t] - ob[t], -ob[t]];
-        for i in 0..4 {
-            dd[4 * i][t] = e[i];
-            dd[4 * i + 1][t] = e[i] + o[i];
-            dd[4 * i + 2][t] = e[i] - o[i];
-            dd[4 * i + 3][t] = -o[i];
-        }
+        let (e, o) = eo(t);
+        d0[t] = e;
+        d1[t] = e + o;
+        d2[t] = e - o;
+        d3[t] = -o;
     }
 }
 

@@ -1,11 +1,13 @@
 //! The BLIS loop nest around the micro-kernels, the split into rayon tasks, and the reused
 //! packing buffers.
 //!
-//! Loops: columns of C in blocks of nc; K in near-equal blocks of at most kc (pack that kc x nc
-//! panel of B once, shared by all threads); then tasks over the output: blocks of mc rows of C
-//! (each task packs its mc x kc block of A) and, when there are fewer row blocks than threads,
-//! ranges of B panels. Every output element sees the same K blocks in the same order whatever
-//! the task split, so results are bitwise identical for any thread count.
+//! Loops: columns of C in blocks of nc. For each block, B's columns are packed for the whole
+//! depth, cut into near-equal K blocks of at most kc (the first parallel region). Then tasks
+//! over the output (the second region): blocks of mc rows of C and, when there are fewer row
+//! blocks than threads, ranges of B panels; each task walks the K blocks in order, packing its
+//! mc x kc block of A for each and running the macro-kernel on it. Every output element sees
+//! the same K blocks in the same order whatever the task split, so results are bitwise
+//! identical for any thread count.
 
 use super::blocking;
 use super::kernel::{KernelSet, MacroArgs, PackArgs, Update};
@@ -14,10 +16,18 @@ use super::{Epilogue, MatMut, MatRef};
 use rayon::prelude::*;
 use std::cell::RefCell;
 
-/// Below this many multiply-adds (m * n * k, over the whole batch) a call stays on the calling
-/// thread: splitting costs a few microseconds of rayon wake-up and synchronisation, which is
-/// what a single core needs for about 2^18 multiply-adds (a 64 x 64 x 64 product).
-const PAR_MIN_WORK: usize = 1 << 18;
+/// Below this many multiply-adds (m * n * k; for a batch, over the whole batch) a call stays
+/// on the calling thread: a threaded call costs several microseconds of wake-up and two
+/// synchronisations, the time one core needs for a few 10^5 multiply-adds.
+const PAR_MIN_WORK: usize = 1 << 20;
+
+/// Below this many values, B is packed by the calling thread alone: a parallel region costs
+/// about what copying 2^16 floats does.
+const PAR_PACK_MIN: usize = 1 << 16;
+
+/// The fewest MR-row panels in a row block split off for another thread: below this a
+/// packed B panel loaded into L1 serves too few A panels.
+const MIN_BLOCK_PANELS: usize = 4;
 
 /// A strided operand as raw parts, valid for the whole call (checked by `check_fits`).
 #[derive(Clone, Copy)]
@@ -192,31 +202,56 @@ fn check_bias_ptr(bias: &[f32], cols: usize) -> *const f32 {
 /// and not aliased by A, B or bias.
 unsafe fn gemm_one(ks: &KernelSet, p: &Problem, parallel: bool) {
     let (m, n, k) = (p.m, p.n, p.k);
-    let (mr, nr) = (ks.mr, ks.nr);
-    let blk = blocking::blocking(mr, nr);
     let work = m.saturating_mul(n).saturating_mul(k.max(1));
     let threads = if parallel && work >= PAR_MIN_WORK {
         rayon::current_num_threads().max(1)
     } else {
         1
     };
+    if threads > 1 && rayon::current_thread_index().is_none() {
+        // Called from outside the pool: enter it once, so that the two parallel regions
+        // below start from a worker (cheap) instead of each waking the pool from outside.
+        let ps = Shared(*p);
+        // SAFETY: the caller's contract, unchanged.
+        rayon::scope(|_| unsafe { gemm_blocked(ks, &ps.get(), threads) });
+    } else {
+        gemm_blocked(ks, p, threads);
+    }
+}
+
+/// The loop nest of one product on `threads` threads (1: the calling thread alone).
+///
+/// # Safety
+/// As `gemm_one`.
+unsafe fn gemm_blocked(ks: &KernelSet, p: &Problem, threads: usize) {
+    let (m, n, k) = (p.m, p.n, p.k);
+    let (mr, nr) = (ks.mr, ks.nr);
+    let blk = blocking::blocking(mr, nr);
+    let l2 = blocking::caches().l2;
 
     // K blocks: near-equal, so no thin last block; a function of k and kc only.
     let nkb = k.div_ceil(blk.kc).max(1);
     let kc_step = k.div_ceil(nkb);
 
-    // Row blocks: at most mc rows, and a multiple of the thread count when threaded.
+    // Row blocks: at most mc rows; when threaded, a multiple of the thread count and, while
+    // blocks keep at least MIN_BLOCK_PANELS panels, two per thread, so that rayon can
+    // rebalance when a core is busy with something else.
     let m_panels = m.div_ceil(mr);
     let mut mb = m_panels.div_ceil((blk.mc / mr).max(1));
     if threads > 1 {
+        mb = mb.max((2 * threads).min(m_panels / MIN_BLOCK_PANELS));
         mb = mb.div_ceil(threads) * threads;
     }
     let mc = m_panels.div_ceil(mb.min(m_panels)) * mr;
     let mb = m.div_ceil(mc);
 
+    // Column blocks: B is packed for the whole depth at once (one parallel region for the
+    // packing, one for the products), so nc shrinks as k grows to keep the packed panel
+    // within what BLIS would hold for one K block (a share of L3).
+    let nc = ((blk.kc * blk.nc) / k.max(1)).clamp(nr, blk.nc) / nr * nr;
     let mut jc = 0;
     while jc < n {
-        let ncur = blk.nc.min(n - jc);
+        let ncur = nc.min(n - jc);
         let npanels = ncur.div_ceil(nr);
         // Fewer row blocks than threads: also split the B panels among tasks.
         let ns = if threads > mb {
@@ -225,33 +260,27 @@ unsafe fn gemm_one(ks: &KernelSet, p: &Problem, parallel: bool) {
             1
         };
         let pps = npanels.div_ceil(ns);
-        for kb in 0..nkb {
-            let pc = kb * kc_step;
-            let kc = kc_step.min(k - pc);
-            let (first, last) = (kb == 0, kb + 1 == nkb);
-            let upd = Update {
-                alpha: p.alpha,
-                beta: if first { p.beta } else { 1.0 },
-                load_c: !first || p.beta != 0.0,
-                bias: if last { p.bias } else { std::ptr::null() },
-                relu: last && p.relu,
-            };
-            let mut bbuf = PackBuf::take(npanels * nr * kc);
-            let bpack = Shared(bbuf.ptr());
-            pack_b(ks, p.b, pc, jc, ncur, kc, bpack, threads);
-            let ctx = Shared((*p, upd));
-            let task = |t: usize| {
-                let (p, upd) = ctx.get();
-                let (ib, js) = (t / ns, t % ns);
-                let (i0, p0) = (ib * mc, js * pps);
-                if p0 >= npanels {
-                    return;
-                }
-                let mcur = mc.min(m - i0);
-                let p1 = (p0 + pps).min(npanels);
-                let j0 = p0 * nr;
-                let ncols = (p1 * nr).min(ncur) - j0;
-                let mut abuf = PackBuf::take(mcur.div_ceil(mr) * mr * kc);
+        // Packed B: K block kb (from row pc) starts at pc * npanels * NR, its panels kc * NR
+        // apart.
+        let mut bbuf = PackBuf::take(k * npanels * nr);
+        let bpack = Shared(bbuf.ptr());
+        pack_b(ks, p.b, (jc, ncur), (nkb, kc_step, k), bpack, threads);
+        let ctx = Shared(*p);
+        let task = |t: usize| {
+            let p = ctx.get();
+            let (ib, js) = (t / ns, t % ns);
+            let (i0, p0) = (ib * mc, js * pps);
+            if p0 >= npanels {
+                return;
+            }
+            let mcur = mc.min(m - i0);
+            let p1 = (p0 + pps).min(npanels);
+            let j0 = p0 * nr;
+            let ncols = (p1 * nr).min(ncur) - j0;
+            let mut abuf = PackBuf::take(mcur.div_ceil(mr) * mr * kc_step);
+            for kb in 0..nkb {
+                let pc = kb * kc_step;
+                let kc = kc_step.min(k - pc);
                 let pa = PackArgs {
                     src: p.a.ptr.wrapping_add(i0 * p.a.rs + pc * p.a.cs),
                     len: mcur,
@@ -259,7 +288,7 @@ unsafe fn gemm_one(ks: &KernelSet, p: &Problem, parallel: bool) {
                     s_outer: p.a.rs,
                     s_k: p.a.cs,
                 };
-                let mut u = upd;
+                let mut u = update_for(&p, kb, nkb);
                 if !u.bias.is_null() {
                     u.bias = u.bias.wrapping_add(jc + j0);
                 }
@@ -268,45 +297,59 @@ unsafe fn gemm_one(ks: &KernelSet, p: &Problem, parallel: bool) {
                     nc: ncols,
                     kc,
                     a: abuf.ptr(),
-                    b: bpack.get().wrapping_add(p0 * nr * kc),
+                    b: bpack.get().wrapping_add(pc * npanels * nr + p0 * nr * kc),
                     c: p.c.ptr.wrapping_add(i0 * p.c.rs + (jc + j0) * p.c.cs),
                     rs_c: p.c.rs,
                     cs_c: p.c.cs,
                     upd: u,
+                    prefetch_b: kc * ncur * 4 > l2,
                 };
                 // SAFETY: the caller's contract; the buffers are sized for the packed panels.
                 unsafe {
                     (ks.pack_a)(&pa, abuf.ptr());
                     (ks.macro_kernel)(&args);
                 }
-            };
-            if threads > 1 {
-                (0..mb * ns).into_par_iter().for_each(task);
-            } else {
-                (0..mb * ns).for_each(task);
             }
+        };
+        if threads > 1 {
+            (0..mb * ns).into_par_iter().for_each(task);
+        } else {
+            (0..mb * ns).for_each(task);
         }
+        drop(bbuf);
         jc += ncur;
     }
 }
 
-/// Packs the kc x ncur panel of B at (pc, jc), split among threads by groups of NR panels.
-#[allow(clippy::too_many_arguments)]
+/// How K block kb of nkb merges into C: the first applies beta, the last the epilogue.
+fn update_for(p: &Problem, kb: usize, nkb: usize) -> Update {
+    let (first, last) = (kb == 0, kb + 1 == nkb);
+    Update {
+        alpha: p.alpha,
+        beta: if first { p.beta } else { 1.0 },
+        load_c: !first || p.beta != 0.0,
+        bias: if last { p.bias } else { std::ptr::null() },
+        relu: last && p.relu,
+    }
+}
+
+/// Packs B's columns jc..jc + ncur for all K blocks, split among threads by K block and
+/// groups of NR panels.
 unsafe fn pack_b(
     ks: &KernelSet,
     b: Src,
-    pc: usize,
-    jc: usize,
-    ncur: usize,
-    kc: usize,
+    (jc, ncur): (usize, usize),
+    (nkb, kc_step, k): (usize, usize, usize),
     dst: Shared<*mut f32>,
     threads: usize,
 ) {
     let nr = ks.nr;
     let npanels = ncur.div_ceil(nr);
     let b = Shared(b);
-    let pack = |p0: usize, p1: usize| {
+    let pack = |kb: usize, p0: usize, p1: usize| {
         let b = b.get();
+        let pc = kb * kc_step;
+        let kc = kc_step.min(k - pc);
         let args = PackArgs {
             src: b.ptr.wrapping_add(pc * b.rs + (jc + p0 * nr) * b.cs),
             len: (p1 * nr).min(ncur) - p0 * nr,
@@ -314,16 +357,22 @@ unsafe fn pack_b(
             s_outer: b.cs,
             s_k: b.rs,
         };
-        // SAFETY: the caller's contract; dst holds npanels packed panels.
-        unsafe { (ks.pack_b)(&args, dst.get().wrapping_add(p0 * nr * kc)) }
+        let at = pc * npanels * nr + p0 * nr * kc;
+        // SAFETY: the caller's contract; dst holds k * npanels * NR values.
+        unsafe { (ks.pack_b)(&args, dst.get().wrapping_add(at)) }
     };
-    if threads > 1 && npanels > 1 {
-        let chunk = npanels.div_ceil(threads * 4);
-        (0..npanels.div_ceil(chunk))
-            .into_par_iter()
-            .for_each(|ci| pack(ci * chunk, ((ci + 1) * chunk).min(npanels)));
+    if threads > 1 && nkb * npanels > 1 && k * ncur >= PAR_PACK_MIN {
+        // About four pieces per thread, each a group of panels of one K block.
+        let chunk = (nkb * npanels).div_ceil(threads * 4).clamp(1, npanels);
+        let groups = npanels.div_ceil(chunk);
+        (0..nkb * groups).into_par_iter().for_each(|t| {
+            let (kb, g) = (t / groups, t % groups);
+            pack(kb, g * chunk, ((g + 1) * chunk).min(npanels));
+        });
     } else {
-        pack(0, npanels);
+        for kb in 0..nkb {
+            pack(kb, 0, npanels);
+        }
     }
 }
 

@@ -36,6 +36,30 @@ pub(super) trait MicroKernel {
     /// The panels hold kc steps; the tile (and the bias, if any, for NR columns) is valid
     /// memory; the CPU has the kernel's features.
     unsafe fn tile(kc: usize, a: *const f32, b: *const f32, c: *mut f32, rs_c: usize, u: &Update);
+
+    /// Computes only the first `mr` (< MR) rows of the tile, straight into C, as `tile` would
+    /// compute them. Returns false if the kernel has no such variant: the caller then goes
+    /// through a stack tile.
+    ///
+    /// # Safety
+    /// As `tile`, for the first `mr` rows of C.
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn tile_rows(
+        _mr: usize,
+        _kc: usize,
+        _a: *const f32,
+        _b: *const f32,
+        _c: *mut f32,
+        _rs_c: usize,
+        _u: &Update,
+    ) -> bool {
+        false
+    }
+
+    /// Hints that the cache line at `p` is needed soon (into L2); no-op by default.
+    #[inline(always)]
+    unsafe fn prefetch_l2(_p: *const f32) {}
 }
 
 /// Where a panel-packing call reads from: `len` rows of panels' long side (M for A, N for B),
@@ -62,6 +86,9 @@ pub(super) struct MacroArgs {
     pub rs_c: usize,
     pub cs_c: usize,
     pub upd: Update,
+    /// Prefetch each next B panel while the current one is in use: set when the packed B of
+    /// one K block is larger than L2, so its panels come from L3.
+    pub prefetch_b: bool,
 }
 
 /// The functions of one ISA, compiled with its target features.
@@ -108,12 +135,26 @@ pub(super) unsafe fn macro_kernel<K: MicroKernel>(m: &MacroArgs) {
         }
         let mut ir = 0;
         let mut a = m.a;
+        // The next B panel, a slice of its cache lines per A panel.
+        let next_b = b.wrapping_add(nr_full * m.kc);
+        let lines = if m.prefetch_b && jr + nr_full < m.nc {
+            nr_full * m.kc / 16
+        } else {
+            0
+        };
+        let per_ir = lines.div_ceil(m.mc.div_ceil(mr_full)).max(1);
+        let mut line = 0;
         while ir < m.mc {
             let mr = mr_full.min(m.mc - ir);
+            for _ in 0..per_ir.min(lines - line) {
+                K::prefetch_l2(next_b.add(line * 16));
+                line += 1;
+            }
             let c = m.c.add(ir * m.rs_c + jr * m.cs_c);
-            if mr == mr_full && nr == nr_full && m.cs_c == 1 {
+            let direct = nr == nr_full && m.cs_c == 1;
+            if direct && mr == mr_full {
                 K::tile(m.kc, a, b, c, m.rs_c, &u);
-            } else {
+            } else if !(direct && K::tile_rows(mr, m.kc, a, b, c, m.rs_c, &u)) {
                 edge_tile::<K>(m, a, b, c, mr, nr, &u, &mut tile);
             }
             ir += mr_full;

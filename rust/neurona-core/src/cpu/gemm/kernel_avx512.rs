@@ -18,6 +18,11 @@ impl MicroKernel for Avx512 {
     unsafe fn tile(kc: usize, a: *const f32, b: *const f32, c: *mut f32, rs_c: usize, u: &Update) {
         tile_12x32(kc, a, b, c, rs_c, u)
     }
+
+    #[inline(always)]
+    unsafe fn prefetch_l2(p: *const f32) {
+        _mm_prefetch::<_MM_HINT_T1>(p.cast());
+    }
 }
 
 #[target_feature(enable = "avx512f")]

@@ -4,7 +4,8 @@
 //! of B (W = NR), stored as kc groups of W contiguous values, zero-padded to W at the edge so
 //! the kernels never branch on the tile size. The source may have any strides; the two common
 //! layouts get fast paths: the W values of one step are contiguous (`s_outer == 1`: A^T, B
-//! row-major) or the kc values of one row are contiguous (`s_k == 1`: A row-major, B^T).
+//! row-major; copied source row by source row) or the kc values of one row are contiguous
+//! (`s_k == 1`: A row-major, B^T; transposed in blocks).
 //! Generic and `inline(always)` so each ISA file compiles it with its own vector width.
 
 use super::kernel::PackArgs;
@@ -23,6 +24,21 @@ const K_BLOCK: usize = 8;
 pub(super) unsafe fn pack_panels<const W: usize>(p: &PackArgs, dst: *mut f32) {
     let mut o = 0;
     let mut dst = dst;
+    if p.s_outer == 1 && W >= 16 {
+        // Full panels row by row of the source: one sequential read of each source row feeds
+        // every panel (reading panel by panel would stride through the source once per
+        // panel). Only for panels whose steps fill whole cache lines: narrower ones (A's
+        // MR) measured faster panel by panel.
+        let full = p.len / W;
+        for k in 0..p.kc {
+            let row = p.src.add(k * p.s_k);
+            for q in 0..full {
+                ptr::copy_nonoverlapping(row.add(q * W), dst.add(q * W * p.kc + k * W), W);
+            }
+        }
+        o = full * W;
+        dst = dst.add(full * W * p.kc);
+    }
     while o < p.len {
         let w = W.min(p.len - o);
         let src = p.src.add(o * p.s_outer);

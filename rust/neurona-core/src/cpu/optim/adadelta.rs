@@ -8,8 +8,8 @@
 //! p = p - lr * d
 //! ```
 
-use super::for_each_chunk;
 use super::options::{assert_len, in_range, non_negative, WeightDecay};
+use super::{for_each_chunk, Update};
 use crate::error::Result;
 
 /// Adadelta hyperparameters; `Default` is PyTorch's (`lr=1`, `rho=0.9`, `eps=1e-6`).
@@ -72,7 +72,7 @@ impl Adadelta {
             eps: self.eps as f32,
         };
         let lanes = (param, grad, state.square_avg, state.acc_delta);
-        for_each_chunk(n, lanes, &|(p, g, v, u)| k.run(p, g, v, u));
+        for_each_chunk(n, lanes, &k);
     }
 }
 
@@ -86,14 +86,22 @@ struct Scalars {
     eps: f32,
 }
 
+type Lanes4<'a> = (&'a mut [f32], &'a [f32], &'a mut [f32], &'a mut [f32]);
+
+impl<'a> Update<Lanes4<'a>> for Scalars {
+    #[inline(always)]
+    fn apply(&self, (p, g, v, u): Lanes4<'a>) {
+        self.run(p, g, v, u);
+    }
+}
+
 impl Scalars {
     fn run(&self, p: &mut [f32], g: &[f32], v: &mut [f32], u: &mut [f32]) {
-        let (l2, decoupled) = (self.l2 != 0.0, self.decay != 1.0);
+        let l2 = self.l2 != 0.0;
         for (((p, &g), v), u) in p.iter_mut().zip(g).zip(v.iter_mut()).zip(u.iter_mut()) {
             let mut g = self.sign * g;
-            if decoupled {
-                *p *= self.decay;
-            }
+            // Unconditional (x * 1.0 == x exactly): a conditional store would stop vectorization.
+            *p *= self.decay;
             if l2 {
                 g += self.l2 * *p;
             }

@@ -10,8 +10,8 @@
 //! The caller allocates `state_sum` filled with `initial_accumulator_value`
 //! ([`Adagrad::init_state`]).
 
-use super::for_each_chunk;
 use super::options::{assert_len, non_negative, WeightDecay};
+use super::{for_each_chunk, Update};
 use crate::error::Result;
 
 /// Adagrad hyperparameters; `Default` is PyTorch's (`lr=1e-2`, `eps=1e-10`).
@@ -72,7 +72,7 @@ impl Adagrad {
             decay: self.weight_decay.decay_factor(self.lr),
             eps: self.eps as f32,
         };
-        for_each_chunk(n, (param, grad, state_sum), &|(p, g, s)| k.run(p, g, s));
+        for_each_chunk(n, (param, grad, state_sum), &k);
     }
 }
 
@@ -84,14 +84,20 @@ struct Scalars {
     eps: f32,
 }
 
+impl<'a> Update<(&'a mut [f32], &'a [f32], &'a mut [f32])> for Scalars {
+    #[inline(always)]
+    fn apply(&self, (p, g, s): (&'a mut [f32], &'a [f32], &'a mut [f32])) {
+        self.run(p, g, s);
+    }
+}
+
 impl Scalars {
     fn run(&self, p: &mut [f32], g: &[f32], sum: &mut [f32]) {
-        let (l2, decoupled) = (self.l2 != 0.0, self.decay != 1.0);
+        let l2 = self.l2 != 0.0;
         for ((p, &g), s) in p.iter_mut().zip(g).zip(sum.iter_mut()) {
             let mut g = self.sign * g;
-            if decoupled {
-                *p *= self.decay;
-            }
+            // Unconditional (x * 1.0 == x exactly): a conditional store would stop vectorization.
+            *p *= self.decay;
             if l2 {
                 g += self.l2 * *p;
             }

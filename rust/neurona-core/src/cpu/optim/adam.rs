@@ -10,7 +10,7 @@
 //! ```
 
 use super::options::{assert_len, in_range, non_negative, WeightDecay};
-use super::{for_each_chunk, lerp};
+use super::{for_each_chunk, lerp, Update};
 use crate::error::Result;
 
 /// Adam hyperparameters; `Default` is `torch.optim.Adam`'s, [`Adam::adamw`] is
@@ -108,10 +108,7 @@ impl Adam {
             state.exp_avg_sq,
             state.max_exp_avg_sq,
         );
-        for_each_chunk(n, lanes, &|(p, g, m, v, vmax)| match vmax {
-            Some(vmax) => k.run::<true>(p, g, m, v, vmax),
-            None => k.run::<false>(p, g, m, v, &mut []),
-        });
+        for_each_chunk(n, lanes, &k);
     }
 }
 
@@ -127,6 +124,24 @@ struct Scalars {
     eps: f32,
 }
 
+type Lanes5<'a> = (
+    &'a mut [f32],
+    &'a [f32],
+    &'a mut [f32],
+    &'a mut [f32],
+    Option<&'a mut [f32]>,
+);
+
+impl<'a> Update<Lanes5<'a>> for Scalars {
+    #[inline(always)]
+    fn apply(&self, (p, g, m, v, vmax): Lanes5<'a>) {
+        match vmax {
+            Some(vmax) => self.run::<true>(p, g, m, v, vmax),
+            None => self.run::<false>(p, g, m, v, &mut []),
+        }
+    }
+}
+
 impl Scalars {
     fn run<const AMSGRAD: bool>(
         &self,
@@ -139,12 +154,11 @@ impl Scalars {
         let n = p.len();
         let (g, m, v) = (&g[..n], &mut m[..n], &mut v[..n]);
         let vmax = if AMSGRAD { &mut vmax[..n] } else { vmax };
-        let (l2, decoupled) = (self.l2 != 0.0, self.decay != 1.0);
+        let l2 = self.l2 != 0.0;
         for i in 0..n {
             let mut gi = self.sign * g[i];
-            if decoupled {
-                p[i] *= self.decay;
-            }
+            // Unconditional (x * 1.0 == x exactly): a conditional store would stop vectorization.
+            p[i] *= self.decay;
             if l2 {
                 gi += self.l2 * p[i];
             }

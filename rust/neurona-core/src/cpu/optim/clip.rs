@@ -9,7 +9,7 @@
 //! `l2_norm_sq` sums in f64 over fixed blocks of [`BLOCK`] elements and combines the block sums
 //! pairwise in a fixed tree, so its value depends only on the data, never on the thread count.
 
-use super::{for_each_chunk, PAR_MIN_LEN};
+use super::{for_each_chunk, Update, PAR_MIN_LEN};
 use rayon::prelude::*;
 
 /// The fixed block of the deterministic sums.
@@ -71,23 +71,39 @@ pub fn clip_coef(total_norm: f64, max_norm: f64) -> f32 {
 
 /// `x *= s` in place.
 pub fn scale(x: &mut [f32], s: f32) {
-    for_each_chunk(x.len(), x, &|c: &mut [f32]| {
-        c.iter_mut().for_each(|v| *v *= s)
-    });
+    for_each_chunk(x.len(), x, &Scale(s));
 }
 
 /// Clamps every element of `x` into `[lo, hi]` in place; NaN stays NaN (as `torch.clamp_`).
 pub fn clamp(x: &mut [f32], lo: f32, hi: f32) {
     assert!(lo <= hi, "clamp: lo {lo} > hi {hi}");
-    for_each_chunk(x.len(), x, &|c: &mut [f32]| {
-        c.iter_mut().for_each(|v| {
+    for_each_chunk(x.len(), x, &Clamp(lo, hi));
+}
+
+struct Scale(f32);
+
+impl Update<&mut [f32]> for Scale {
+    #[inline(always)]
+    fn apply(&self, x: &mut [f32]) {
+        x.iter_mut().for_each(|v| *v *= self.0);
+    }
+}
+
+struct Clamp(f32, f32);
+
+impl Update<&mut [f32]> for Clamp {
+    #[inline(always)]
+    fn apply(&self, x: &mut [f32]) {
+        let Clamp(lo, hi) = *self;
+        // Comparisons, not f32::clamp: no panic path, and NaN fails both tests so it stays NaN.
+        x.iter_mut().for_each(|v| {
             if *v < lo {
                 *v = lo;
             } else if *v > hi {
                 *v = hi;
             }
-        })
-    });
+        });
+    }
 }
 
 #[cfg(test)]

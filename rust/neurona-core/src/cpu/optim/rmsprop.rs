@@ -14,7 +14,7 @@
 //! produce NaN; a NaN already in the inputs still propagates.
 
 use super::options::{assert_len, non_negative, WeightDecay};
-use super::{for_each_chunk, lerp};
+use super::{for_each_chunk, lerp, Update};
 use crate::error::Result;
 
 /// RMSprop hyperparameters; `Default` is PyTorch's (`lr=1e-2`, `alpha=0.99`, `eps=1e-8`).
@@ -107,12 +107,7 @@ impl RmsProp {
             state.grad_avg,
             state.momentum_buffer,
         );
-        for_each_chunk(n, lanes, &|(p, g, v, ga, b)| match (ga, b) {
-            (None, None) => k.run::<false, false>(p, g, v, &mut [], &mut []),
-            (Some(ga), None) => k.run::<true, false>(p, g, v, ga, &mut []),
-            (None, Some(b)) => k.run::<false, true>(p, g, v, &mut [], b),
-            (Some(ga), Some(b)) => k.run::<true, true>(p, g, v, ga, b),
-        });
+        for_each_chunk(n, lanes, &k);
     }
 }
 
@@ -125,6 +120,26 @@ struct Scalars {
     one_minus_alpha: f32,
     eps: f32,
     momentum: f32,
+}
+
+type Lanes5<'a> = (
+    &'a mut [f32],
+    &'a [f32],
+    &'a mut [f32],
+    Option<&'a mut [f32]>,
+    Option<&'a mut [f32]>,
+);
+
+impl<'a> Update<Lanes5<'a>> for Scalars {
+    #[inline(always)]
+    fn apply(&self, (p, g, v, ga, b): Lanes5<'a>) {
+        match (ga, b) {
+            (None, None) => self.run::<false, false>(p, g, v, &mut [], &mut []),
+            (Some(ga), None) => self.run::<true, false>(p, g, v, ga, &mut []),
+            (None, Some(b)) => self.run::<false, true>(p, g, v, &mut [], b),
+            (Some(ga), Some(b)) => self.run::<true, true>(p, g, v, ga, b),
+        }
+    }
 }
 
 impl Scalars {
@@ -142,12 +157,11 @@ impl Scalars {
         let (g, v) = (&g[..n], &mut v[..n]);
         let ga = if CENTERED { &mut ga[..n] } else { ga };
         let buf = if MOMENTUM { &mut buf[..n] } else { buf };
-        let (l2, decoupled) = (self.l2 != 0.0, self.decay != 1.0);
+        let l2 = self.l2 != 0.0;
         for i in 0..n {
             let mut gi = self.sign * g[i];
-            if decoupled {
-                p[i] *= self.decay;
-            }
+            // Unconditional (x * 1.0 == x exactly): a conditional store would stop vectorization.
+            p[i] *= self.decay;
             if l2 {
                 gi += self.l2 * p[i];
             }

@@ -8,8 +8,8 @@
 //! p = p - lr * g
 //! ```
 
-use super::for_each_chunk;
 use super::options::{assert_len, non_negative, Momentum, WeightDecay};
+use super::{for_each_chunk, Update};
 use crate::error::Result;
 
 /// SGD hyperparameters; `Default` is PyTorch's (`lr=1e-3`, no momentum, no decay).
@@ -90,9 +90,7 @@ impl Sgd {
             nesterov: matches!(self.momentum, Momentum::Nesterov(_)),
             first: t == 1,
         };
-        for_each_chunk(n, (param, grad, momentum_buffer), &|(p, g, b)| {
-            k.run(p, g, b)
-        });
+        for_each_chunk(n, (param, grad, momentum_buffer), &k);
     }
 }
 
@@ -107,16 +105,22 @@ struct Scalars {
     first: bool,
 }
 
+impl<'a> Update<(&'a mut [f32], &'a [f32], Option<&'a mut [f32]>)> for Scalars {
+    #[inline(always)]
+    fn apply(&self, (p, g, b): (&'a mut [f32], &'a [f32], Option<&'a mut [f32]>)) {
+        self.run(p, g, b);
+    }
+}
+
 impl Scalars {
     fn run(&self, p: &mut [f32], g: &[f32], buf: Option<&mut [f32]>) {
-        let (l2, decoupled) = (self.l2 != 0.0, self.decay != 1.0);
+        let l2 = self.l2 != 0.0;
         match buf {
             None => {
                 for (p, &g) in p.iter_mut().zip(g) {
                     let mut g = self.sign * g;
-                    if decoupled {
-                        *p *= self.decay;
-                    }
+                    // Unconditional (x * 1.0 == x exactly): a conditional store would stop vectorization.
+                    *p *= self.decay;
                     if l2 {
                         g += self.l2 * *p;
                     }
@@ -126,9 +130,8 @@ impl Scalars {
             Some(buf) => {
                 for ((p, &g), b) in p.iter_mut().zip(g).zip(buf.iter_mut()) {
                     let mut g = self.sign * g;
-                    if decoupled {
-                        *p *= self.decay;
-                    }
+                    // Unconditional (x * 1.0 == x exactly): a conditional store would stop vectorization.
+                    *p *= self.decay;
                     if l2 {
                         g += self.l2 * *p;
                     }

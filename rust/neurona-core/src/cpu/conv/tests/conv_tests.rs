@@ -82,6 +82,17 @@ const CASES: &[(
         false,
     ),
     ([17, 8, 6, 5], [8, 8, 3, 3], (1, 1), (1, 1), (1, 1), 1, true),
+    // Rows wide enough for the blocked (de)interleaving in the transforms, plus a remainder.
+    ([2, 8, 9, 21], [8, 8, 3, 3], (1, 1), (1, 1), (1, 1), 1, true),
+    (
+        [2, 10, 7, 36],
+        [9, 10, 3, 3],
+        (1, 1),
+        (0, 0),
+        (1, 1),
+        1,
+        true,
+    ),
 ];
 
 fn geom(i: usize) -> (Conv2dGeom, bool) {
@@ -264,7 +275,7 @@ fn conv_backward_matches_finite_differences() {
     // Each output moves by about eps * |weight| per step, and f32 rounds it to ~1e-7 of its
     // size; the tolerance below is far above that noise and far below a wrong gradient.
     let eps = 1e-2f32;
-    for i in [0usize, 2, 3, 5, 8, 11, 14, 15] {
+    for i in [0usize, 2, 3, 5, 8, 11, 14, 15, 17, 18] {
         let (g, bias) = geom(i);
         let mut d = data(&g, bias, 200 + i as u64);
         let (gi, gw, gb) = backward(&g, &d);
@@ -346,10 +357,13 @@ fn conv_is_bitwise_identical_across_thread_counts() {
 
 #[test]
 fn conv_empty_batch_gives_empty_output_and_zero_weight_grad() {
-    let g = Conv2dGeom::new([0, 2, 5, 5], [3, 2, 3, 3], Some(3), Conv2dParams::default()).unwrap();
-    let d = data(&g, true, 9);
-    assert!(forward(&g, &d).is_empty());
-    let (gi, gw, gb) = backward(&g, &d);
-    assert!(gi.is_empty());
-    assert!(gw.iter().chain(&gb).all(|&v| v == 0.0));
+    // The im2col path and the Winograd path (3x3, stride 1, >= 8 channels).
+    for (input, weight) in [([0, 2, 5, 5], [3, 2, 3, 3]), ([0, 8, 5, 5], [8, 8, 3, 3])] {
+        let g = Conv2dGeom::new(input, weight, Some(weight[0]), Conv2dParams::default()).unwrap();
+        let d = data(&g, true, 9);
+        assert!(forward(&g, &d).is_empty());
+        let (gi, gw, gb) = backward(&g, &d);
+        assert!(gi.is_empty());
+        assert!(gw.iter().chain(&gb).all(|&v| v == 0.0));
+    }
 }

@@ -1,0 +1,465 @@
+//! One recurrent layer-direction over a whole sequence: the forward pass and
+//! backpropagation through time, on slices.
+//!
+//! Forward: the input projection of every time step is ONE GEMM (T*N x I by I x G, biases in
+//! its epilogue); then each step is one GEMM h_{t-1} W_hh^T accumulated onto that step's
+//! projection, followed by the fused cell kernel. Backward walks the steps in reverse with the
+//! fused backward cell kernel and one GEMM per step for the gradient reaching h_{t-1}; the
+//! weight and input gradients are then a handful of GEMMs over all steps at once.
+//!
+//! Output layout `y`: (T + 1 [+ 1 for LSTM], N, H). Rows 0..T are the hidden states by
+//! sequence position (for a reverse direction, position t holds the state after reading
+//! x_t ... x_{T-1}, as in PyTorch), row T is the final hidden state h_n, and for an LSTM row
+//! T + 1 is the final cell state c_n. One buffer carries every output so the op has a single
+//! gradient; callers slice it.
+
+use super::cells::{gru_forward, lstm_forward, rnn_forward};
+use super::cells_backward::{gru_backward, lstm_backward, rnn_backward};
+use super::scratch;
+use super::Mode;
+use crate::cpu::gemm::{sgemm, Epilogue, MatMut, MatRef};
+use rayon::prelude::*;
+
+/// Shapes, direction and weights of one layer-direction. Weights are row-major:
+/// `w_ih` (G, I), `w_hh` (G, H), biases (G,), with G = gates * hidden.
+#[derive(Clone, Copy, Debug)]
+pub struct Problem<'a> {
+    pub mode: Mode,
+    pub steps: usize,
+    pub batch: usize,
+    pub input: usize,
+    pub hidden: usize,
+    pub reverse: bool,
+    pub w_ih: &'a [f32],
+    pub w_hh: &'a [f32],
+    pub b_ih: Option<&'a [f32]>,
+    pub b_hh: Option<&'a [f32]>,
+}
+
+impl Problem<'_> {
+    /// Width of the stacked gates, G.
+    pub fn g(&self) -> usize {
+        self.mode.gates() * self.hidden
+    }
+
+    /// Rows of N x H in the output buffer: T states, h_n, and c_n for an LSTM.
+    pub fn out_rows(&self) -> usize {
+        self.steps + 1 + usize::from(self.mode == Mode::Lstm)
+    }
+
+    /// The sequence position processed at step s.
+    fn pos(&self, s: usize) -> usize {
+        if self.reverse {
+            self.steps - 1 - s
+        } else {
+            s
+        }
+    }
+
+    fn check(&self, x: &[f32], h0: &[f32], c0: Option<&[f32]>) {
+        let (nh, g) = (self.batch * self.hidden, self.g());
+        assert_eq!(
+            x.len(),
+            self.steps * self.batch * self.input,
+            "rnn: x length"
+        );
+        assert_eq!(h0.len(), nh, "rnn: h0 length");
+        assert_eq!(
+            c0.map(<[f32]>::len),
+            (self.mode == Mode::Lstm).then_some(nh),
+            "rnn: c0"
+        );
+        assert_eq!(self.w_ih.len(), g * self.input, "rnn: w_ih length");
+        assert_eq!(self.w_hh.len(), g * self.hidden, "rnn: w_hh length");
+        for b in [self.b_ih, self.b_hh].into_iter().flatten() {
+            assert_eq!(b.len(), g, "rnn: bias length");
+        }
+    }
+}
+
+/// What the forward pass leaves for backward, by sequence position: the activated gates
+/// (T, N, G) (empty for Elman RNNs, whose derivative comes from h), and for an LSTM the cell
+/// states and their tanh (T, N, H), for a GRU the hidden part of the new gate (T, N, H).
+/// Dropping it gives the buffers back to the scratch pool.
+#[derive(Debug, Default)]
+pub struct Saved {
+    pub gates: Vec<f32>,
+    pub cells: Vec<f32>,
+    pub tanh_cells: Vec<f32>,
+    pub hn: Vec<f32>,
+}
+
+impl Drop for Saved {
+    fn drop(&mut self) {
+        for v in [
+            &mut self.gates,
+            &mut self.cells,
+            &mut self.tanh_cells,
+            &mut self.hn,
+        ] {
+            scratch::give(std::mem::take(v));
+        }
+    }
+}
+
+/// `buf` seen as rows of `width`: row `read` shared and row `write` mutable (read != write).
+fn row_pair(buf: &mut [f32], width: usize, read: usize, write: usize) -> (&[f32], &mut [f32]) {
+    debug_assert_ne!(read, write);
+    if read < write {
+        let (a, b) = buf.split_at_mut(write * width);
+        (&a[read * width..(read + 1) * width], &mut b[..width])
+    } else {
+        let (a, b) = buf.split_at_mut(read * width);
+        (&b[..width], &mut a[write * width..(write + 1) * width])
+    }
+}
+
+/// Runs the layer-direction forward over the sequence `x` (T, N, I) from `h0` (and `c0`),
+/// writing `y` (see the module doc) and returning what backward needs.
+pub fn forward(p: &Problem, x: &[f32], h0: &[f32], c0: Option<&[f32]>, y: &mut [f32]) -> Saved {
+    p.check(x, h0, c0);
+    let (t, n, h, g) = (p.steps, p.batch, p.hidden, p.g());
+    let (nh, ng) = (n * h, n * g);
+    assert_eq!(y.len(), p.out_rows() * nh, "rnn: y length");
+    if t == 0 {
+        return Saved::default();
+    }
+
+    // GRU keeps b_hh apart (its n block sits inside r * (...)); the others fold it in here.
+    let bias: Option<Vec<f32>> = match (p.mode, p.b_ih, p.b_hh) {
+        (Mode::Gru, b, _) => b.map(<[f32]>::to_vec),
+        (_, Some(a), Some(b)) => Some(a.iter().zip(b).map(|(a, b)| a + b).collect()),
+        (_, a, b) => a.or(b).map(<[f32]>::to_vec),
+    };
+    // Every buffer taken from the pool below is overwritten whole before it is read.
+    let mut gates = scratch::take(t * ng);
+    sgemm(
+        1.0,
+        MatRef::row_major(x, t * n, p.input),
+        MatRef::row_major(p.w_ih, g, p.input).t(),
+        0.0,
+        MatMut::row_major(&mut gates, t * n, g),
+        bias.as_deref().map_or(Epilogue::None, Epilogue::Bias),
+    );
+
+    let whh_t = MatRef::row_major(p.w_hh, g, h).t();
+    let lstm = p.mode == Mode::Lstm;
+    let gru = p.mode == Mode::Gru;
+    let (hs, tail) = y.split_at_mut(t * nh);
+    let mut cells = scratch::take(if lstm { t * nh } else { 0 });
+    let mut tanh_cells = scratch::take(cells.len());
+    let mut hn = scratch::take(if gru { t * nh } else { 0 });
+    let mut hh = scratch::take(if gru { ng } else { 0 });
+
+    for s in 0..t {
+        let pos = p.pos(s);
+        let (h_prev, h_out) = match s {
+            0 => (h0, &mut hs[pos * nh..(pos + 1) * nh]),
+            _ => row_pair(hs, nh, p.pos(s - 1), pos),
+        };
+        let gates_t = &mut gates[pos * ng..(pos + 1) * ng];
+        let hm = MatRef::row_major(h_prev, n, h);
+        match p.mode {
+            Mode::RnnTanh | Mode::RnnRelu => {
+                sgemm(
+                    1.0,
+                    hm,
+                    whh_t,
+                    1.0,
+                    MatMut::row_major(gates_t, n, g),
+                    Epilogue::None,
+                );
+                rnn_forward(h, p.mode == Mode::RnnRelu, gates_t, h_out);
+            }
+            Mode::Lstm => {
+                sgemm(
+                    1.0,
+                    hm,
+                    whh_t,
+                    1.0,
+                    MatMut::row_major(gates_t, n, g),
+                    Epilogue::None,
+                );
+                let (c_prev, c_out) = match s {
+                    0 => (c0.unwrap_or_default(), &mut cells[pos * nh..(pos + 1) * nh]),
+                    _ => row_pair(&mut cells, nh, p.pos(s - 1), pos),
+                };
+                let tc = &mut tanh_cells[pos * nh..(pos + 1) * nh];
+                lstm_forward(h, gates_t, c_prev, h_out, c_out, tc);
+            }
+            Mode::Gru => {
+                let ep = p.b_hh.map_or(Epilogue::None, Epilogue::Bias);
+                sgemm(1.0, hm, whh_t, 0.0, MatMut::row_major(&mut hh, n, g), ep);
+                let hn_t = &mut hn[pos * nh..(pos + 1) * nh];
+                gru_forward(h, gates_t, &hh, h_prev, h_out, hn_t);
+            }
+        }
+    }
+
+    let last = p.pos(t - 1);
+    tail[..nh].copy_from_slice(&hs[last * nh..(last + 1) * nh]);
+    if lstm {
+        tail[nh..2 * nh].copy_from_slice(&cells[last * nh..(last + 1) * nh]);
+    }
+    scratch::give(hh);
+    if !matches!(p.mode, Mode::Lstm | Mode::Gru) {
+        scratch::give(std::mem::take(&mut gates));
+    }
+    Saved {
+        gates,
+        cells,
+        tanh_cells,
+        hn,
+    }
+}
+
+/// Which gradients the caller wants.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Needs {
+    pub x: bool,
+    pub h0: bool,
+    pub c0: bool,
+    pub w_ih: bool,
+    pub w_hh: bool,
+    pub b_ih: bool,
+    pub b_hh: bool,
+}
+
+/// Gradients, each present when asked for, in the shapes of the inputs.
+#[derive(Clone, Debug, Default)]
+pub struct Grads {
+    pub x: Option<Vec<f32>>,
+    pub h0: Option<Vec<f32>>,
+    pub c0: Option<Vec<f32>>,
+    pub w_ih: Option<Vec<f32>>,
+    pub w_hh: Option<Vec<f32>>,
+    pub b_ih: Option<Vec<f32>>,
+    pub b_hh: Option<Vec<f32>>,
+}
+
+/// Backpropagation through time. `y` and `saved` come from `forward` with the same inputs;
+/// `dy` is the gradient of the whole output buffer (T + 1 [+ 1], N, H).
+#[allow(clippy::too_many_arguments)]
+pub fn backward(
+    p: &Problem,
+    x: &[f32],
+    h0: &[f32],
+    c0: Option<&[f32]>,
+    y: &[f32],
+    saved: &Saved,
+    dy: &[f32],
+    needs: Needs,
+) -> Grads {
+    p.check(x, h0, c0);
+    let (t, n, h, g, i) = (p.steps, p.batch, p.hidden, p.g(), p.input);
+    let (nh, ng) = (n * h, n * g);
+    assert_eq!(y.len(), p.out_rows() * nh, "rnn: y length");
+    assert_eq!(dy.len(), y.len(), "rnn: dy length");
+    let lstm = p.mode == Mode::Lstm;
+    let gru = p.mode == Mode::Gru;
+    let mut out = Grads::default();
+    if t == 0 {
+        return out;
+    }
+
+    let hs = &y[..t * nh];
+    // Pool buffers, overwritten step by step before any read.
+    let mut dgx = scratch::take(t * ng);
+    // The hidden pre-activations' gradient differs from the input ones only for a GRU.
+    let mut dgh_own = scratch::take(if gru { t * ng } else { 0 });
+    let mut dh = dy[t * nh..(t + 1) * nh].to_vec();
+    let mut dc = if lstm {
+        dy[(t + 1) * nh..(t + 2) * nh].to_vec()
+    } else {
+        Vec::new()
+    };
+    let mut dh_prev = vec![0.0f32; nh];
+    let w_hh = MatRef::row_major(p.w_hh, g, h);
+
+    for s in (0..t).rev() {
+        let pos = p.pos(s);
+        let row = pos * nh..(pos + 1) * nh;
+        let grow = pos * ng..(pos + 1) * ng;
+        for (d, &e) in dh.iter_mut().zip(&dy[row.clone()]) {
+            *d += e;
+        }
+        let h_prev = if s == 0 {
+            h0
+        } else {
+            let q = p.pos(s - 1);
+            &hs[q * nh..(q + 1) * nh]
+        };
+        match p.mode {
+            Mode::RnnTanh | Mode::RnnRelu => {
+                let relu = p.mode == Mode::RnnRelu;
+                rnn_backward(h, relu, &hs[row.clone()], &dh, &mut dgx[grow.clone()]);
+            }
+            Mode::Lstm => {
+                let c_prev = match s {
+                    0 => c0.unwrap_or_default(),
+                    _ => {
+                        let q = p.pos(s - 1);
+                        &saved.cells[q * nh..(q + 1) * nh]
+                    }
+                };
+                lstm_backward(
+                    h,
+                    &saved.gates[grow.clone()],
+                    c_prev,
+                    &saved.tanh_cells[row.clone()],
+                    &dh,
+                    &mut dc,
+                    &mut dgx[grow.clone()],
+                );
+            }
+            Mode::Gru => gru_backward(
+                h,
+                &saved.gates[grow.clone()],
+                &saved.hn[row.clone()],
+                h_prev,
+                &dh,
+                &mut dgx[grow.clone()],
+                &mut dgh_own[grow.clone()],
+                &mut dh_prev,
+            ),
+        }
+        if s > 0 || needs.h0 {
+            let dgh_t = if gru { &dgh_own[grow] } else { &dgx[grow] };
+            let beta = if gru { 1.0 } else { 0.0 };
+            let dst = MatMut::row_major(&mut dh_prev, n, h);
+            sgemm(
+                1.0,
+                MatRef::row_major(dgh_t, n, g),
+                w_hh,
+                beta,
+                dst,
+                Epilogue::None,
+            );
+        }
+        std::mem::swap(&mut dh, &mut dh_prev);
+    }
+    if needs.h0 {
+        out.h0 = Some(dh);
+    }
+    if needs.c0 && lstm {
+        out.c0 = Some(dc);
+    }
+
+    let dgh: &[f32] = if gru { &dgh_own } else { &dgx };
+    let xm = MatRef::row_major(x, t * n, i);
+    if needs.w_ih {
+        let mut dw = vec![0.0f32; g * i];
+        let dgx_t = MatRef::row_major(&dgx, t * n, g).t();
+        sgemm(
+            1.0,
+            dgx_t,
+            xm,
+            0.0,
+            MatMut::row_major(&mut dw, g, i),
+            Epilogue::None,
+        );
+        out.w_ih = Some(dw);
+    }
+    if needs.x {
+        let mut dx = vec![0.0f32; t * n * i];
+        let w_ih = MatRef::row_major(p.w_ih, g, i);
+        let dgx_m = MatRef::row_major(&dgx, t * n, g);
+        sgemm(
+            1.0,
+            dgx_m,
+            w_ih,
+            0.0,
+            MatMut::row_major(&mut dx, t * n, i),
+            Epilogue::None,
+        );
+        out.x = Some(dx);
+    }
+    if needs.w_hh {
+        out.w_hh = Some(weight_hh_grad(p, h0, hs, dgh));
+    }
+    if needs.b_ih {
+        out.b_ih = Some(column_sums(&dgx, t * n, g));
+    }
+    if needs.b_hh {
+        out.b_hh = Some(if gru {
+            column_sums(dgh, t * n, g)
+        } else {
+            match &out.b_ih {
+                Some(b) => b.clone(),
+                None => column_sums(dgh, t * n, g),
+            }
+        });
+    }
+    scratch::give(dgx);
+    scratch::give(dgh_own);
+    out
+}
+
+/// dW_hh = sum over steps of dgh_t^T h_{t-1}: one GEMM over every step whose previous state
+/// is in `hs` (they are contiguous: positions shifted by one), plus the step that read h0.
+fn weight_hh_grad(p: &Problem, h0: &[f32], hs: &[f32], dgh: &[f32]) -> Vec<f32> {
+    let (t, n, h, g) = (p.steps, p.batch, p.hidden, p.g());
+    let (nh, ng) = (n * h, n * g);
+    let mut dw = vec![0.0f32; g * h];
+    let mut beta = 0.0;
+    if t > 1 {
+        // forward: steps 1..T read states 0..T-1; reverse: steps 0..T-1 read states 1..T.
+        let (dg, prev) = if p.reverse {
+            (&dgh[..(t - 1) * ng], &hs[nh..t * nh])
+        } else {
+            (&dgh[ng..t * ng], &hs[..(t - 1) * nh])
+        };
+        let a = MatRef::row_major(dg, (t - 1) * n, g).t();
+        let b = MatRef::row_major(prev, (t - 1) * n, h);
+        sgemm(
+            1.0,
+            a,
+            b,
+            0.0,
+            MatMut::row_major(&mut dw, g, h),
+            Epilogue::None,
+        );
+        beta = 1.0;
+    }
+    let first = p.pos(0);
+    let a = MatRef::row_major(&dgh[first * ng..(first + 1) * ng], n, g).t();
+    let b = MatRef::row_major(h0, n, h);
+    sgemm(
+        1.0,
+        a,
+        b,
+        beta,
+        MatMut::row_major(&mut dw, g, h),
+        Epilogue::None,
+    );
+    dw
+}
+
+/// Columns below which one task sums all of them.
+const COLUMN_BLOCK: usize = 64;
+
+/// Sum over rows of a (rows, cols) row-major matrix. Each column block is summed by one task
+/// in row order, so the result does not depend on the thread count.
+pub fn column_sums(m: &[f32], rows: usize, cols: usize) -> Vec<f32> {
+    assert_eq!(m.len(), rows * cols, "column_sums: length");
+    let mut out = vec![0.0f32; cols];
+    if cols == 0 {
+        return out;
+    }
+    let sum_block = |start: usize, acc: &mut [f32]| {
+        let w = acc.len();
+        for r in m.chunks_exact(cols) {
+            for (a, &v) in acc.iter_mut().zip(&r[start..start + w]) {
+                *a += v;
+            }
+        }
+    };
+    if rows * cols < 2 * crate::parallel::ELEMENTWISE_GRAIN || cols <= COLUMN_BLOCK {
+        sum_block(0, &mut out);
+    } else {
+        out.par_chunks_mut(COLUMN_BLOCK)
+            .enumerate()
+            .for_each(|(k, acc)| sum_block(k * COLUMN_BLOCK, acc));
+    }
+    out
+}
