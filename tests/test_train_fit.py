@@ -259,3 +259,10 @@ def test_history_plot_without_matplotlib_says_how_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # makes `import matplotlib` fail
     with pytest.raises(ImportError, match=r"pip install neurona\[plot\]"):
         h.plot("x.png")
+
+
+def test_train_is_reachable_from_the_top_level_package():
+    import neurona as nr
+
+    assert "train" in nr.__all__
+    assert nr.train.fit is fit

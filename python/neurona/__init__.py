@@ -35,11 +35,11 @@ def isa() -> str:
 
 
 # Subpackages come last: they use the Tensor and its functions at import time.
-from neurona import autograd, backends, cuda, data, datasets, io, metrics, nn, optim
+from neurona import autograd, backends, cuda, data, datasets, io, metrics, nn, optim, train
 
 __all__ = [  # noqa: PLE0604 - the creation names are strings too
     "Tensor", "device", "dtype", "float32", "int64", "bool", "no_grad", "enable_grad",
     "set_grad_enabled", "is_grad_enabled", "autograd", "backends", "cuda", "set_num_threads",
     "get_num_threads", "isa", "__version__", "data", "datasets", "io", "metrics", "nn", "optim",
-    "save", "load", "save_checkpoint", "load_checkpoint", *_creation_all,
+    "train", "save", "load", "save_checkpoint", "load_checkpoint", *_creation_all,
 ]
