@@ -3,8 +3,12 @@
 //! work by output index so results are bitwise identical for any thread count.
 
 pub mod conv;
+pub mod elementwise;
 pub mod gemm;
 pub mod loss;
 pub mod optim;
+pub mod reduce;
 pub mod rnn;
+pub mod simd;
 pub mod softmax;
+pub mod vmath;

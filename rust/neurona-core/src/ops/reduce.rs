@@ -1,8 +1,9 @@
 //! Reductions over any set of axes, with keepdim: sum, mean, max, min, var, argmax/argmin.
 //!
-//! Every reduction is first brought to the form [outer, R, inner] (R the reduced extent), so
-//! one kernel serves all axes; each output is accumulated by one thread in a fixed order, so
-//! results do not depend on the thread count. Sums accumulate in f64.
+//! Sums (and mean, var) go to `cpu::reduce`, which reads any axis set in place, in f64, in an
+//! order fixed by the shape. max/min/argmax bring the input to the form [outer, R, inner]
+//! (R the reduced extent) so one kernel serves all axes; each output is found by one thread,
+//! so results do not depend on the thread count.
 
 use super::kernels::zip;
 use crate::autograd::BackwardOp;
@@ -13,7 +14,6 @@ use crate::{bail, Result};
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Kind {
-    Sum,
     Max,
     Min,
 }
@@ -44,14 +44,24 @@ fn normalize_axes(axes: &[isize], ndim: usize, what: &str) -> Result<Vec<usize>>
     Ok(out)
 }
 
+/// The result's shape with keepdim (1 on reduced axes) and without (reduced axes dropped).
+fn reduced_shapes(shape: &[usize], axes: &[usize]) -> (Vec<usize>, Vec<usize>) {
+    let reduced = |i: usize| axes.contains(&i);
+    let keep_shape = (0..shape.len())
+        .map(|i| if reduced(i) { 1 } else { shape[i] })
+        .collect();
+    let out_shape = (0..shape.len())
+        .filter(|&i| !reduced(i))
+        .map(|i| shape[i])
+        .collect();
+    (keep_shape, out_shape)
+}
+
 fn plan(x: &Tensor, axes: &[usize]) -> Result<Plan> {
     let shape = x.shape();
     let nd = shape.len();
     let reduced = |i: usize| axes.contains(&i);
-    let keep_shape: Vec<usize> = (0..nd)
-        .map(|i| if reduced(i) { 1 } else { shape[i] })
-        .collect();
-    let out_shape: Vec<usize> = (0..nd).filter(|&i| !reduced(i)).map(|i| shape[i]).collect();
+    let (keep_shape, out_shape) = reduced_shapes(shape, axes);
     let r: usize = axes.iter().map(|&a| shape[a]).product();
     let contiguous_block = axes.is_empty() || axes.windows(2).all(|w| w[1] == w[0] + 1);
     let x = x.detach();
@@ -88,7 +98,6 @@ fn run(p: &Plan, kind: Kind) -> Result<Vec<f32>> {
     p.x.with_slice(|xs: &[f32]| {
         let mut out = vec![0.0f32; outer * inner];
         fill_chunks(&mut out, |start, chunk| {
-            let mut acc = vec![0.0f64; chunk.len()];
             let mut best = vec![0.0f32; chunk.len()];
             let mut k = 0;
             while k < chunk.len() {
@@ -97,18 +106,6 @@ fn run(p: &Plan, kind: Kind) -> Result<Vec<f32>> {
                 let len = (inner - j0).min(chunk.len() - k);
                 let base = o * r * inner + j0;
                 match kind {
-                    Kind::Sum => {
-                        let acc = &mut acc[k..k + len];
-                        for ri in 0..r {
-                            let row = &xs[base + ri * inner..base + ri * inner + len];
-                            for (a, &v) in acc.iter_mut().zip(row) {
-                                *a += v as f64;
-                            }
-                        }
-                        for (c, &a) in chunk[k..k + len].iter_mut().zip(acc.iter()) {
-                            *c = a as f32;
-                        }
-                    }
                     Kind::Max | Kind::Min => {
                         let best = &mut best[k..k + len];
                         best.copy_from_slice(&xs[base..base + len]);
@@ -153,20 +150,19 @@ impl Tensor {
         } else {
             self.to_dtype(DType::F32)?
         };
-        let p = plan(&x, axes)?;
-        let shape = if keepdim { &p.keep_shape } else { &p.out_shape };
+        let (keep_shape, out_shape) = reduced_shapes(x.shape(), axes);
+        let shape = if keepdim { &keep_shape } else { &out_shape };
         let out = if x.device().is_cuda() {
+            let p = plan(&x, axes)?;
             crate::cuda::ops::reduce(&p.x, (p.outer, p.r, p.inner), ReduceKind::Sum, shape)?
         } else {
-            Tensor::from_vec(run(&p, Kind::Sum)?, shape)?
+            // Reads the input in place through its coalesced axes: no transposed copy.
+            let mask: Vec<bool> = (0..x.ndim()).map(|i| axes.contains(&i)).collect();
+            let xc = x.detach().contiguous()?;
+            let sums = xc.with_slice(|xs: &[f32]| crate::cpu::reduce::sum(xs, x.shape(), &mask))?;
+            Tensor::from_vec(sums, shape)?
         };
-        Ok(Tensor::from_op(
-            out,
-            &[&x],
-            SumBackward {
-                keep_shape: p.keep_shape,
-            },
-        ))
+        Ok(Tensor::from_op(out, &[&x], SumBackward { keep_shape }))
     }
 
     pub fn sum(&self, axes: &[isize], keepdim: bool) -> Result<Tensor> {

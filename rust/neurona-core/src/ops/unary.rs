@@ -4,9 +4,9 @@
 //! Backward is one fused pass: grad_in = grad_out * f'(x, y), where y = f(x) is saved so that
 //! exp, sigmoid and tanh reuse their output instead of recomputing.
 
-use super::kernels::map;
+use super::kernels::{map, zip3_same};
 use crate::autograd::BackwardOp;
-use crate::parallel::fill_chunks;
+use crate::cpu::{elementwise as ew, vmath};
 use crate::tensor::{DType, Tensor};
 use crate::{bail, Result};
 
@@ -46,7 +46,7 @@ impl Unary {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn forward(self, x: f32) -> f32 {
         match self {
             Unary::Neg => -x,
@@ -69,8 +69,8 @@ impl Unary {
                 }
             }
             // Branch-free Cephes forms (a couple of ulp): the loop vectorises, libm's does not.
-            Unary::Sigmoid => crate::cpu::rnn::act::sigmoid(x),
-            Unary::Tanh => crate::cpu::rnn::act::tanh(x),
+            Unary::Sigmoid => vmath::sigmoid(x),
+            Unary::Tanh => vmath::tanh(x),
             // PyTorch's threshold: above 20 softplus(x) == x to float precision.
             Unary::Softplus => {
                 if x > 20.0 {
@@ -105,7 +105,7 @@ impl Unary {
     }
 
     /// f'(x), given also y = f(x).
-    #[inline]
+    #[inline(always)]
     fn derivative(self, x: f32, y: f32) -> f32 {
         match self {
             Unary::Neg => -1.0,
@@ -214,7 +214,9 @@ fn erfc_pos(x: f64) -> f64 {
     (-x * x).exp() / std::f64::consts::PI.sqrt() / f
 }
 
-/// map with the op's formula inlined: one monomorphic, vectorizable loop per op.
+/// map with the op's formula inlined: one monomorphic, vectorizable loop per op (the match
+/// on the op runs once per call; `forward` is `inline(always)` so each arm folds to its own
+/// formula).
 fn forward_f32(x: &Tensor, op: Unary) -> Result<Tensor> {
     if x.device().is_cuda() {
         return crate::cuda::ops::unary(x, op);
@@ -222,6 +224,36 @@ fn forward_f32(x: &Tensor, op: Unary) -> Result<Tensor> {
     macro_rules! go {
         ($variant:expr) => {
             map(x, move |v: f32| $variant.forward(v))
+        };
+    }
+    match op {
+        Unary::Neg => go!(Unary::Neg),
+        // libm's expf is an opaque call per element: the polynomial vectorises.
+        Unary::Exp => {
+            let out = x.with_slice(|xs: &[f32]| ew::map_chunks(xs, vmath::exp_into))?;
+            Tensor::from_vec(out, x.shape())
+        }
+        Unary::Log => go!(Unary::Log),
+        Unary::Sqrt => go!(Unary::Sqrt),
+        Unary::Abs => go!(Unary::Abs),
+        Unary::Relu => go!(Unary::Relu),
+        Unary::Sigmoid => go!(Unary::Sigmoid),
+        Unary::Tanh => go!(Unary::Tanh),
+        Unary::Softplus => go!(Unary::Softplus),
+        Unary::Gelu => go!(Unary::Gelu),
+        Unary::Sign => go!(Unary::Sign),
+        Unary::LeakyRelu(a) => go!(Unary::LeakyRelu(a)),
+        Unary::Clamp(lo, hi) => go!(Unary::Clamp(lo, hi)),
+    }
+}
+
+/// grad_in = grad_out * f'(x, y) in one fused pass, one monomorphic loop per op.
+fn backward_f32(x: &Tensor, y: &Tensor, g: &Tensor, op: Unary) -> Result<Tensor> {
+    macro_rules! go {
+        ($variant:expr) => {
+            zip3_same(x, y, g, move |x: f32, y: f32, g: f32| {
+                g * $variant.derivative(x, y)
+            })
         };
     }
     match op {
@@ -236,7 +268,8 @@ fn forward_f32(x: &Tensor, op: Unary) -> Result<Tensor> {
         Unary::Softplus => go!(Unary::Softplus),
         Unary::Gelu => go!(Unary::Gelu),
         Unary::Sign => go!(Unary::Sign),
-        Unary::LeakyRelu(_) | Unary::Clamp(..) => go!(op),
+        Unary::LeakyRelu(a) => go!(Unary::LeakyRelu(a)),
+        Unary::Clamp(lo, hi) => go!(Unary::Clamp(lo, hi)),
     }
 }
 
@@ -299,20 +332,7 @@ impl BackwardOp for UnaryBackward {
             let gi = crate::cuda::ops::unary_backward(x, &self.out, g, op)?;
             return Ok(vec![Some(gi)]);
         }
-        let gi = x.with_slice(|xs: &[f32]| {
-            self.out.with_slice(|ys: &[f32]| {
-                g.with_slice(|gs: &[f32]| {
-                    let mut gi = vec![0.0f32; xs.len()];
-                    fill_chunks(&mut gi, |s, chunk| {
-                        for (k, o) in chunk.iter_mut().enumerate() {
-                            let i = s + k;
-                            *o = gs[i] * op.derivative(xs[i], ys[i]);
-                        }
-                    });
-                    gi
-                })
-            })
-        })???;
-        Ok(vec![Some(Tensor::from_vec(gi, x.shape())?)])
+        let gi = backward_f32(x, &self.out, g, op)?;
+        Ok(vec![Some(gi)])
     }
 }
