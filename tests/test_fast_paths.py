@@ -116,3 +116,19 @@ def test_bitwise_identical_across_thread_counts(restore_threads):
     for other in results[1:]:
         for u, v in zip(results[0], other):
             assert np.array_equal(u, v)
+
+
+def test_leaf_grads_are_never_shared_buffers():
+    # a + b sends one gradient tensor to both leaves; a passed gradient belongs to the user.
+    a = neurona.tensor(np.ones(5, np.float32), requires_grad=True)
+    b = neurona.tensor(np.ones(5, np.float32), requires_grad=True)
+    g = neurona.tensor(np.full(5, 2.0, np.float32))
+    (a + b).backward(g)
+    a.grad.numpy()[:] = 7.0
+    np.testing.assert_array_equal(b.grad.numpy(), np.full(5, 2.0))
+    np.testing.assert_array_equal(g.numpy(), np.full(5, 2.0))
+    c = neurona.tensor(np.ones(5, np.float32), requires_grad=True)
+    neurona.relu(c * 3.0).backward(g)
+    np.testing.assert_array_equal(c.grad.numpy(), np.full(5, 6.0))
+    (c * 3.0).sum().backward()
+    np.testing.assert_array_equal(c.grad.numpy(), np.full(5, 9.0))

@@ -12,6 +12,12 @@ mod rnn_bindings;
 
 use pyo3::prelude::*;
 
+/// mimalloc keeps freed pages mapped and reuses them: with the system allocator each large
+/// tensor of a training step (activations, gradients) came back as fresh pages that the
+/// kernel had to fault in and zero at every step.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;

@@ -79,8 +79,11 @@ pub fn backward(root: &Tensor, grad: Option<Tensor>, retain_graph: bool) -> Resu
 fn accumulate_leaf(t: &Tensor, g: Tensor) -> Result<()> {
     let new = match t.grad() {
         Some(prev) => prev.add(&g)?,
-        // Always a fresh buffer: one gradient tensor can flow to several inputs (as in a + b),
-        // and the user may update .grad in place (zero_grad(set_to_none=False)).
+        // A buffer nobody else can see (the usual output of a backward rule) becomes .grad as
+        // is. Anything shared gets a fresh copy: one gradient tensor can flow to several
+        // inputs (as in a + b), and the user may update .grad in place
+        // (zero_grad(set_to_none=False)).
+        None if g.is_exclusive() => g,
         None => crate::cuda::fresh_copy(&g)?,
     };
     t.set_grad(Some(new.detach()))

@@ -43,6 +43,11 @@ unsafe impl<T: Send> Send for Buffer<T> {}
 unsafe impl<T: Sync> Sync for Buffer<T> {}
 
 impl<T> Buffer<T> {
+    /// Whether the memory is this buffer's own Vec (not borrowed from a NumPy array).
+    pub fn owns_memory(&self) -> bool {
+        matches!(self._owner, Owner::Vec(_))
+    }
+
     pub fn from_vec(mut v: Vec<T>) -> Self {
         let ptr = v.as_mut_ptr();
         let len = v.len();
@@ -103,6 +108,15 @@ pub enum CpuStorage {
 }
 
 impl CpuStorage {
+    /// Whether the memory is owned here (not borrowed from a NumPy array).
+    pub fn owns_memory(&self) -> bool {
+        match self {
+            CpuStorage::F32(b) => b.owns_memory(),
+            CpuStorage::I64(b) => b.owns_memory(),
+            CpuStorage::Bool(b) => b.owns_memory(),
+        }
+    }
+
     pub fn dtype(&self) -> DType {
         match self {
             CpuStorage::F32(_) => DType::F32,

@@ -268,6 +268,27 @@ impl Tensor {
         self.0.retain_grad.load(Ordering::Relaxed)
     }
     /// The same data, cut from the graph.
+    /// Whether this handle is the only way to reach its elements, so they may be taken over
+    /// instead of copied: no other handle, tensor or view shares the storage (nor a NumPy
+    /// array: the memory is owned), and the tensor is the whole buffer, contiguous, on the CPU.
+    pub fn is_exclusive(&self) -> bool {
+        if Arc::strong_count(&self.0) != 1
+            || Arc::weak_count(&self.0) != 0
+            || Arc::strong_count(&self.0.storage) != 1
+            || Arc::weak_count(&self.0.storage) != 0
+        {
+            return false;
+        }
+        let l = &self.0.layout;
+        let guard = read(&self.0.storage);
+        match &*guard {
+            Storage::Cpu(cpu) => {
+                cpu.owns_memory() && l.offset == 0 && l.is_contiguous() && cpu.len() == l.numel()
+            }
+            _ => false,
+        }
+    }
+
     pub fn detach(&self) -> Tensor {
         Self::from_parts(self.0.storage.clone(), self.0.layout.clone(), None)
     }
