@@ -67,6 +67,12 @@ pub fn install<R: Send>(f: impl FnOnce() -> R + Send) -> R {
     pool().install(f)
 }
 
+/// Whether kernels run on one thread: then they run on the caller's thread, which saves
+/// handing each kernel to the pool's single worker and waiting for it (a wake-up and a sleep).
+pub fn is_serial() -> bool {
+    rayon::current_thread_index().is_none() && get_num_threads() == 1
+}
+
 /// Elements below which an elementwise kernel is not worth splitting across threads.
 pub const ELEMENTWISE_GRAIN: usize = 1 << 15;
 
@@ -74,7 +80,7 @@ pub const ELEMENTWISE_GRAIN: usize = 1 << 15;
 /// Each element is written by exactly one call, so the result does not depend on threads.
 pub fn fill_chunks<T: Send>(out: &mut [T], f: impl Fn(usize, &mut [T]) + Sync + Send) {
     use rayon::prelude::*;
-    if out.len() < 2 * ELEMENTWISE_GRAIN {
+    if out.len() < 2 * ELEMENTWISE_GRAIN || is_serial() {
         f(0, out);
         return;
     }

@@ -328,7 +328,7 @@ impl Tensor {
         if l.is_contiguous() {
             Ok(f(&data[l.offset..l.offset + l.numel()]))
         } else {
-            let gathered: Vec<T> = l.offsets().map(|o| data[o]).collect();
+            let gathered = crate::cpu::elementwise::gather(&l.shape, data, l.offset, &l.strides);
             drop(guard);
             Ok(f(&gathered))
         }

@@ -9,7 +9,7 @@
 
 mod broadcast;
 
-pub use broadcast::broadcast_zip;
+pub use broadcast::{broadcast_zip, gather};
 
 use super::simd::with_avx2;
 use crate::parallel::fill_chunks;

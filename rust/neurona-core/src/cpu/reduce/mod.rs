@@ -19,7 +19,7 @@ mod lanes;
 mod tests;
 
 use crate::cpu::simd::with_avx2;
-use crate::parallel::{install, ELEMENTWISE_GRAIN};
+use crate::parallel::{install, is_serial, ELEMENTWISE_GRAIN};
 use rayon::prelude::*;
 
 /// Elements in one piece of a split reduction (a fixed number: the split must not depend on
@@ -113,7 +113,7 @@ pub fn sum(xs: &[f32], shape: &[usize], reduced: &[bool]) -> Vec<f32> {
 /// Runs `f(i, &mut items[i])` for every item, in parallel when `work` (elements read in all)
 /// is large; each item is computed by one call, so the thread count changes nothing.
 fn for_items<T: Send>(items: &mut [T], work: usize, f: impl Fn(usize, &mut T) + Sync + Send) {
-    if work < 2 * ELEMENTWISE_GRAIN || items.len() < 2 {
+    if work < 2 * ELEMENTWISE_GRAIN || items.len() < 2 || is_serial() {
         items.iter_mut().enumerate().for_each(|(i, t)| f(i, t));
         return;
     }
