@@ -20,7 +20,8 @@ pub fn exp_into(xs: &[f32], out: &mut [std::mem::MaybeUninit<f32>]) {
         for (o, &x) in ob.iter_mut().zip(xb) {
             o.write(exp_clamped(x));
         }
-        if xb.iter().any(|&x| outside(x)) {
+        // A non-short-circuiting fold vectorises; `any` would test one element at a time.
+        if xb.iter().fold(false, |bad, &x| bad | outside(x)) {
             for (o, &x) in ob.iter_mut().zip(xb) {
                 if outside(x) {
                     o.write(x.exp());
