@@ -3,7 +3,8 @@
 //!
 //! Forward: the input projection of every time step is ONE GEMM (T*N x I by I x G, biases in
 //! its epilogue); then each step is one GEMM h_{t-1} W_hh^T accumulated onto that step's
-//! projection, followed by the fused cell kernel. Backward walks the steps in reverse with the
+//! projection, followed by the fused cell kernel. W_hh (forward and backward) is packed for
+//! the GEMM once per sequence, not once per step. Backward walks the steps in reverse with the
 //! fused backward cell kernel and one GEMM per step for the gradient reaching h_{t-1}; the
 //! weight and input gradients are then a handful of GEMMs over all steps at once.
 //!
@@ -17,7 +18,7 @@ use super::cells::{gru_forward, lstm_forward, rnn_forward};
 use super::cells_backward::{gru_backward, lstm_backward, rnn_backward};
 use super::scratch;
 use super::Mode;
-use crate::cpu::gemm::{sgemm, Epilogue, MatMut, MatRef};
+use crate::cpu::gemm::{sgemm, sgemm_packed_b, Epilogue, MatMut, MatRef, PackedB};
 use rayon::prelude::*;
 
 /// Shapes, direction and weights of one layer-direction. Weights are row-major:
@@ -142,7 +143,8 @@ pub fn forward(p: &Problem, x: &[f32], h0: &[f32], c0: Option<&[f32]>, y: &mut [
         bias.as_deref().map_or(Epilogue::None, Epilogue::Bias),
     );
 
-    let whh_t = MatRef::row_major(p.w_hh, g, h).t();
+    // W_hh^T is the B operand of every step: packed once for the whole sequence.
+    let whh_t = PackedB::new(MatRef::row_major(p.w_hh, g, h).t());
     let lstm = p.mode == Mode::Lstm;
     let gru = p.mode == Mode::Gru;
     let (hs, tail) = y.split_at_mut(t * nh);
@@ -161,10 +163,10 @@ pub fn forward(p: &Problem, x: &[f32], h0: &[f32], c0: Option<&[f32]>, y: &mut [
         let hm = MatRef::row_major(h_prev, n, h);
         match p.mode {
             Mode::RnnTanh | Mode::RnnRelu => {
-                sgemm(
+                sgemm_packed_b(
                     1.0,
                     hm,
-                    whh_t,
+                    &whh_t,
                     1.0,
                     MatMut::row_major(gates_t, n, g),
                     Epilogue::None,
@@ -172,10 +174,10 @@ pub fn forward(p: &Problem, x: &[f32], h0: &[f32], c0: Option<&[f32]>, y: &mut [
                 rnn_forward(h, p.mode == Mode::RnnRelu, gates_t, h_out);
             }
             Mode::Lstm => {
-                sgemm(
+                sgemm_packed_b(
                     1.0,
                     hm,
-                    whh_t,
+                    &whh_t,
                     1.0,
                     MatMut::row_major(gates_t, n, g),
                     Epilogue::None,
@@ -189,7 +191,7 @@ pub fn forward(p: &Problem, x: &[f32], h0: &[f32], c0: Option<&[f32]>, y: &mut [
             }
             Mode::Gru => {
                 let ep = p.b_hh.map_or(Epilogue::None, Epilogue::Bias);
-                sgemm(1.0, hm, whh_t, 0.0, MatMut::row_major(&mut hh, n, g), ep);
+                sgemm_packed_b(1.0, hm, &whh_t, 0.0, MatMut::row_major(&mut hh, n, g), ep);
                 let hn_t = &mut hn[pos * nh..(pos + 1) * nh];
                 gru_forward(h, gates_t, &hh, h_prev, h_out, hn_t);
             }
@@ -274,7 +276,8 @@ pub fn backward(
         Vec::new()
     };
     let mut dh_prev = vec![0.0f32; nh];
-    let w_hh = MatRef::row_major(p.w_hh, g, h);
+    // W_hh is the B operand of every step's dh_prev = dgh_t W_hh: packed once.
+    let w_hh = PackedB::new(MatRef::row_major(p.w_hh, g, h));
 
     for s in (0..t).rev() {
         let pos = p.pos(s);
@@ -327,10 +330,10 @@ pub fn backward(
             let dgh_t = if gru { &dgh_own[grow] } else { &dgx[grow] };
             let beta = if gru { 1.0 } else { 0.0 };
             let dst = MatMut::row_major(&mut dh_prev, n, h);
-            sgemm(
+            sgemm_packed_b(
                 1.0,
                 MatRef::row_major(dgh_t, n, g),
-                w_hh,
+                &w_hh,
                 beta,
                 dst,
                 Epilogue::None,
