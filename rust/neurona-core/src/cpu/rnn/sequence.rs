@@ -349,19 +349,8 @@ pub fn backward(
     }
 
     let dgh: &[f32] = if gru { &dgh_own } else { &dgx };
-    let xm = MatRef::row_major(x, t * n, i);
     if needs.w_ih {
-        let mut dw = vec![0.0f32; g * i];
-        let dgx_t = MatRef::row_major(&dgx, t * n, g).t();
-        sgemm(
-            1.0,
-            dgx_t,
-            xm,
-            0.0,
-            MatMut::row_major(&mut dw, g, i),
-            Epilogue::None,
-        );
-        out.w_ih = Some(dw);
+        out.w_ih = Some(weight_ih_grad(x, &dgx, t * n, i, g));
     }
     if needs.x {
         let mut dx = vec![0.0f32; t * n * i];
@@ -400,10 +389,15 @@ pub fn backward(
 
 /// dW_hh = sum over steps of dgh_t^T h_{t-1}: one GEMM over every step whose previous state
 /// is in `hs` (they are contiguous: positions shifted by one), plus the step that read h0.
+///
+/// Computed as its transpose, h_prev^T dgh (H x G), then transposed: with the states as A
+/// (H rows, read unpacked) and the gate gradients as B (packed by plain row copies), neither
+/// operand needs the slow narrow transposing pack that dgh^T as A would. Each element is the
+/// same sum in the same order either way.
 fn weight_hh_grad(p: &Problem, h0: &[f32], hs: &[f32], dgh: &[f32]) -> Vec<f32> {
     let (t, n, h, g) = (p.steps, p.batch, p.hidden, p.g());
     let (nh, ng) = (n * h, n * g);
-    let mut dw = vec![0.0f32; g * h];
+    let mut dwt = scratch::take(h * g);
     let mut beta = 0.0;
     if t > 1 {
         // forward: steps 1..T read states 0..T-1; reverse: steps 0..T-1 read states 1..T.
@@ -412,30 +406,65 @@ fn weight_hh_grad(p: &Problem, h0: &[f32], hs: &[f32], dgh: &[f32]) -> Vec<f32> 
         } else {
             (&dgh[ng..t * ng], &hs[..(t - 1) * nh])
         };
-        let a = MatRef::row_major(dg, (t - 1) * n, g).t();
-        let b = MatRef::row_major(prev, (t - 1) * n, h);
+        let a = MatRef::row_major(prev, (t - 1) * n, h).t();
+        let b = MatRef::row_major(dg, (t - 1) * n, g);
         sgemm(
             1.0,
             a,
             b,
             0.0,
-            MatMut::row_major(&mut dw, g, h),
+            MatMut::row_major(&mut dwt, h, g),
             Epilogue::None,
         );
         beta = 1.0;
     }
     let first = p.pos(0);
-    let a = MatRef::row_major(&dgh[first * ng..(first + 1) * ng], n, g).t();
-    let b = MatRef::row_major(h0, n, h);
+    let a = MatRef::row_major(h0, n, h).t();
+    let b = MatRef::row_major(&dgh[first * ng..(first + 1) * ng], n, g);
     sgemm(
         1.0,
         a,
         b,
         beta,
-        MatMut::row_major(&mut dw, g, h),
+        MatMut::row_major(&mut dwt, h, g),
         Epilogue::None,
     );
+    let dw = transpose(&dwt, h, g);
+    scratch::give(dwt);
     dw
+}
+
+/// dW_ih = dgx^T x (G x I) over all steps, computed as x^T dgx and transposed (see
+/// `weight_hh_grad`).
+fn weight_ih_grad(x: &[f32], dgx: &[f32], rows: usize, i: usize, g: usize) -> Vec<f32> {
+    let mut dwt = scratch::take(i * g);
+    sgemm(
+        1.0,
+        MatRef::row_major(x, rows, i).t(),
+        MatRef::row_major(dgx, rows, g),
+        0.0,
+        MatMut::row_major(&mut dwt, i, g),
+        Epilogue::None,
+    );
+    let dw = transpose(&dwt, i, g);
+    scratch::give(dwt);
+    dw
+}
+
+/// The transpose of a (rows, cols) row-major matrix, in blocks that stay in L1.
+fn transpose(m: &[f32], rows: usize, cols: usize) -> Vec<f32> {
+    const B: usize = 32;
+    let mut out = vec![0.0f32; rows * cols];
+    for r0 in (0..rows).step_by(B) {
+        for c0 in (0..cols).step_by(B) {
+            for r in r0..(r0 + B).min(rows) {
+                for c in c0..(c0 + B).min(cols) {
+                    out[c * rows + r] = m[r * cols + c];
+                }
+            }
+        }
+    }
+    out
 }
 
 /// Columns below which one task sums all of them.
