@@ -12,6 +12,7 @@ pub mod cells;
 pub mod cells_backward;
 pub mod scratch;
 pub mod sequence;
+pub mod stacked;
 
 #[cfg(test)]
 mod reference;

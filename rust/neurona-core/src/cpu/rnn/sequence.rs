@@ -17,6 +17,7 @@
 use super::cells::{gru_forward, lstm_forward, rnn_forward};
 use super::cells_backward::{gru_backward, lstm_backward, rnn_backward};
 use super::scratch;
+use super::stacked;
 use super::Mode;
 use crate::cpu::gemm::{sgemm, sgemm_packed_b, Epilogue, MatMut, MatRef, PackedB};
 use rayon::prelude::*;
@@ -49,6 +50,10 @@ impl Problem<'_> {
     }
 
     /// The sequence position processed at step s.
+    pub fn pos_of_step(&self, s: usize) -> usize {
+        self.pos(s)
+    }
+
     fn pos(&self, s: usize) -> usize {
         if self.reverse {
             self.steps - 1 - s
@@ -88,6 +93,8 @@ pub struct Saved {
     pub cells: Vec<f32>,
     pub tanh_cells: Vec<f32>,
     pub hn: Vec<f32>,
+    /// Elman RNN and LSTM: the stacked [x_t, h_prev, 1] rows (see `stacked`).
+    pub stacked: Vec<f32>,
 }
 
 impl Drop for Saved {
@@ -97,6 +104,7 @@ impl Drop for Saved {
             &mut self.cells,
             &mut self.tanh_cells,
             &mut self.hn,
+            &mut self.stacked,
         ] {
             scratch::give(std::mem::take(v));
         }
@@ -134,19 +142,28 @@ pub fn forward(p: &Problem, x: &[f32], h0: &[f32], c0: Option<&[f32]>, y: &mut [
     };
     // Every buffer taken from the pool below is overwritten whole before it is read.
     let mut gates = scratch::take(t * ng);
-    sgemm(
-        1.0,
-        MatRef::row_major(x, t * n, p.input),
-        MatRef::row_major(p.w_ih, g, p.input).t(),
-        0.0,
-        MatMut::row_major(&mut gates, t * n, g),
-        bias.as_deref().map_or(Epilogue::None, Epilogue::Bias),
-    );
-
-    // W_hh^T is the B operand of every step: packed once for the whole sequence.
-    let whh_t = PackedB::new(MatRef::row_major(p.w_hh, g, h).t());
-    let lstm = p.mode == Mode::Lstm;
     let gru = p.mode == Mode::Gru;
+    // Elman RNN and LSTM: each step is one product over the stacked [x_t, h_prev] (see
+    // `stacked`); GRU: the input projection of all steps at once, then W_hh h per step.
+    let mut z = scratch::take(if gru { 0 } else { t * n * stacked::width(p) });
+    let w_step = if gru {
+        sgemm(
+            1.0,
+            MatRef::row_major(x, t * n, p.input),
+            MatRef::row_major(p.w_ih, g, p.input).t(),
+            0.0,
+            MatMut::row_major(&mut gates, t * n, g),
+            bias.as_deref().map_or(Epilogue::None, Epilogue::Bias),
+        );
+        // W_hh^T is the B operand of every step: packed once for the whole sequence.
+        PackedB::new(MatRef::row_major(p.w_hh, g, h).t())
+    } else {
+        stacked::fill(p, x, h0, &mut z);
+        let w = stacked::weights(p);
+        PackedB::new(MatRef::row_major(&w, g, p.input + h).t())
+    };
+    let step_bias = bias.as_deref().map_or(Epilogue::None, Epilogue::Bias);
+    let lstm = p.mode == Mode::Lstm;
     let (hs, tail) = y.split_at_mut(t * nh);
     let mut cells = scratch::take(if lstm { t * nh } else { 0 });
     let mut tanh_cells = scratch::take(cells.len());
@@ -160,28 +177,21 @@ pub fn forward(p: &Problem, x: &[f32], h0: &[f32], c0: Option<&[f32]>, y: &mut [
             _ => row_pair(hs, nh, p.pos(s - 1), pos),
         };
         let gates_t = &mut gates[pos * ng..(pos + 1) * ng];
-        let hm = MatRef::row_major(h_prev, n, h);
+        if !gru {
+            sgemm_packed_b(
+                1.0,
+                stacked::step_operand(p, &z, pos),
+                &w_step,
+                0.0,
+                MatMut::row_major(gates_t, n, g),
+                step_bias,
+            );
+        }
         match p.mode {
             Mode::RnnTanh | Mode::RnnRelu => {
-                sgemm_packed_b(
-                    1.0,
-                    hm,
-                    &whh_t,
-                    1.0,
-                    MatMut::row_major(gates_t, n, g),
-                    Epilogue::None,
-                );
                 rnn_forward(h, p.mode == Mode::RnnRelu, gates_t, h_out);
             }
             Mode::Lstm => {
-                sgemm_packed_b(
-                    1.0,
-                    hm,
-                    &whh_t,
-                    1.0,
-                    MatMut::row_major(gates_t, n, g),
-                    Epilogue::None,
-                );
                 let (c_prev, c_out) = match s {
                     0 => (c0.unwrap_or_default(), &mut cells[pos * nh..(pos + 1) * nh]),
                     _ => row_pair(&mut cells, nh, p.pos(s - 1), pos),
@@ -191,10 +201,14 @@ pub fn forward(p: &Problem, x: &[f32], h0: &[f32], c0: Option<&[f32]>, y: &mut [
             }
             Mode::Gru => {
                 let ep = p.b_hh.map_or(Epilogue::None, Epilogue::Bias);
-                sgemm_packed_b(1.0, hm, &whh_t, 0.0, MatMut::row_major(&mut hh, n, g), ep);
+                let hm = MatRef::row_major(h_prev, n, h);
+                sgemm_packed_b(1.0, hm, &w_step, 0.0, MatMut::row_major(&mut hh, n, g), ep);
                 let hn_t = &mut hn[pos * nh..(pos + 1) * nh];
                 gru_forward(h, gates_t, &hh, h_prev, h_out, hn_t);
             }
+        }
+        if !gru && s + 1 < t {
+            stacked::set_prev(p, &mut z, p.pos(s + 1), h_out);
         }
     }
 
@@ -212,6 +226,7 @@ pub fn forward(p: &Problem, x: &[f32], h0: &[f32], c0: Option<&[f32]>, y: &mut [
         cells,
         tanh_cells,
         hn,
+        stacked: z,
     }
 }
 
@@ -348,10 +363,6 @@ pub fn backward(
         out.c0 = Some(dc);
     }
 
-    let dgh: &[f32] = if gru { &dgh_own } else { &dgx };
-    if needs.w_ih {
-        out.w_ih = Some(weight_ih_grad(x, &dgx, t * n, i, g));
-    }
     if needs.x {
         let mut dx = vec![0.0f32; t * n * i];
         let w_ih = MatRef::row_major(p.w_ih, g, i);
@@ -366,21 +377,27 @@ pub fn backward(
         );
         out.x = Some(dx);
     }
-    if needs.w_hh {
-        out.w_hh = Some(weight_hh_grad(p, h0, hs, dgh));
-    }
-    if needs.b_ih {
-        out.b_ih = Some(column_sums(&dgx, t * n, g));
-    }
-    if needs.b_hh {
-        out.b_hh = Some(if gru {
-            column_sums(dgh, t * n, g)
-        } else {
-            match &out.b_ih {
-                Some(b) => b.clone(),
-                None => column_sums(dgh, t * n, g),
-            }
-        });
+    if gru {
+        if needs.w_ih {
+            out.w_ih = Some(weight_ih_grad(x, &dgx, t * n, i, g));
+        }
+        if needs.w_hh {
+            out.w_hh = Some(weight_hh_grad(p, h0, hs, &dgh_own));
+        }
+        if needs.b_ih {
+            out.b_ih = Some(column_sums(&dgx, t * n, g));
+        }
+        if needs.b_hh {
+            out.b_hh = Some(column_sums(&dgh_own, t * n, g));
+        }
+    } else if needs.w_ih || needs.w_hh || needs.b_ih || needs.b_hh {
+        // One product for both weights and the bias (the pre-activations' gradient is the
+        // same for the input and the hidden part here).
+        let (dw_ih, dw_hh, db) = stacked::weight_grads(p, &saved.stacked, &dgx);
+        out.w_ih = needs.w_ih.then_some(dw_ih);
+        out.w_hh = needs.w_hh.then_some(dw_hh);
+        out.b_hh = needs.b_hh.then(|| db.clone());
+        out.b_ih = needs.b_ih.then_some(db);
     }
     scratch::give(dgx);
     scratch::give(dgh_own);
@@ -451,19 +468,10 @@ fn weight_ih_grad(x: &[f32], dgx: &[f32], rows: usize, i: usize, g: usize) -> Ve
     dw
 }
 
-/// The transpose of a (rows, cols) row-major matrix, in blocks that stay in L1.
+/// The transpose of a (rows, cols) row-major matrix.
 fn transpose(m: &[f32], rows: usize, cols: usize) -> Vec<f32> {
-    const B: usize = 32;
     let mut out = vec![0.0f32; rows * cols];
-    for r0 in (0..rows).step_by(B) {
-        for c0 in (0..cols).step_by(B) {
-            for r in r0..(r0 + B).min(rows) {
-                for c in c0..(c0 + B).min(cols) {
-                    out[c * rows + r] = m[r * cols + c];
-                }
-            }
-        }
-    }
+    stacked::transpose_into(m, rows, cols, &mut out);
     out
 }
 
