@@ -159,7 +159,10 @@ fn table() {
         "case", "m", "n", "k", "1T wall", "1T cpu", "pool wall"
     );
     let only = std::env::var("NEURONA_GEMM_ONLY").unwrap_or_default();
-    for c in cases().into_iter().filter(|c| c.name.contains(only.as_str())) {
+    for c in cases()
+        .into_iter()
+        .filter(|c| c.name.contains(only.as_str()))
+    {
         let mut ops = operands(&c);
         let (wall1, cpu1) = one.install(|| median_secs(&c, &mut ops, 11));
         let (wall, _) = median_secs(&c, &mut ops, 11);

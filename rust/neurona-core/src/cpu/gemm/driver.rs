@@ -21,6 +21,11 @@ use rayon::prelude::*;
 /// synchronisations, the time one core needs for a few 10^5 multiply-adds.
 const PAR_MIN_WORK: usize = 1 << 20;
 
+/// Whether a product (or batch) of `work` multiply-adds is split among threads.
+pub(super) fn worth_threading(work: usize) -> bool {
+    work >= PAR_MIN_WORK
+}
+
 /// Below this many values, B is packed by the calling thread alone: a parallel region costs
 /// about what copying 2^16 floats does.
 pub(super) const PAR_PACK_MIN: usize = 1 << 16;
@@ -357,10 +362,17 @@ impl Plan {
         // the packing, one for the products), so nc shrinks as k grows to keep the packed
         // panel within what BLIS would hold for one K block (a share of L3).
         let nc = ((blk.kc * blk.nc) / k.max(1)).clamp(nr, blk.nc) / nr * nr;
-        let ev = |k: &str, d: usize| std::env::var(k).ok().and_then(|v| v.parse().ok()).unwrap_or(d);
+        let ev = |k: &str, d: usize| {
+            std::env::var(k)
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(d)
+        };
         let direct_a = ks.direct
             && ((p.a.cs == 1 && n <= ev("DMAX", DIRECT_A_MAX_N))
-                || (p.a.rs == 1 && n <= ev("DMAX", DIRECT_A_MAX_N) && m <= ev("DATM", DIRECT_AT_MAX_M)));
+                || (p.a.rs == 1
+                    && n <= ev("DMAX", DIRECT_A_MAX_N)
+                    && m <= ev("DATM", DIRECT_AT_MAX_M)));
         Plan {
             nkb,
             kc_step,

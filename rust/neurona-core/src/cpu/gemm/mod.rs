@@ -155,6 +155,20 @@ pub fn sgemm_batched(
     );
 }
 
+/// Runs `f` (which calls the GEMM on `work` = m * n * k multiply-adds in all) inside
+/// neurona's thread pool only when the GEMM would use threads for it. Below that, `f` runs
+/// on the calling thread: handing a small product to a pool worker and waiting for it costs
+/// more (tens of microseconds of wake-ups on a busy machine) than the product itself. With a
+/// one-thread pool nothing is ever handed off.
+/// The result is the same either way.
+pub fn install_if_threaded<R: Send>(work: usize, f: impl FnOnce() -> R + Send) -> R {
+    if driver::worth_threading(work) && crate::parallel::get_num_threads() > 1 {
+        crate::parallel::install(f)
+    } else {
+        f()
+    }
+}
+
 /// The micro-kernel in use: "avx512", "avx2", "neon" or "portable". Chosen once, on first
 /// use, from the CPU's features; the environment variable `NEURONA_ISA` (read once) may force
 /// a lower one ("avx2" or "portable").

@@ -150,7 +150,10 @@ mod tests {
             let e = ulps(exp_fma(x), (x as f64).exp());
             assert!(e < 4.0, "exp_fma({x}) off by {e} ulp");
             let s = 1.0 / (1.0 + (-(x as f64)).exp());
-            assert!(ulps(sigmoid_fma(x), s) < 6.0 || s < 1e-30, "sigmoid_fma({x})");
+            assert!(
+                ulps(sigmoid_fma(x), s) < 6.0 || s < 1e-30,
+                "sigmoid_fma({x})"
+            );
             let t = (x as f64).tanh();
             assert!(ulps(tanh_fma(x), t) < 6.0, "tanh_fma({x})");
         }
