@@ -362,17 +362,9 @@ impl Plan {
         // the packing, one for the products), so nc shrinks as k grows to keep the packed
         // panel within what BLIS would hold for one K block (a share of L3).
         let nc = ((blk.kc * blk.nc) / k.max(1)).clamp(nr, blk.nc) / nr * nr;
-        let ev = |k: &str, d: usize| {
-            std::env::var(k)
-                .ok()
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(d)
-        };
         let direct_a = ks.direct
-            && ((p.a.cs == 1 && n <= ev("DMAX", DIRECT_A_MAX_N))
-                || (p.a.rs == 1
-                    && n <= ev("DMAX", DIRECT_A_MAX_N)
-                    && m <= ev("DATM", DIRECT_AT_MAX_M)));
+            && n <= DIRECT_A_MAX_N
+            && (p.a.cs == 1 || (p.a.rs == 1 && m <= DIRECT_AT_MAX_M));
         Plan {
             nkb,
             kc_step,
