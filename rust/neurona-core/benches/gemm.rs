@@ -48,11 +48,10 @@ fn cases() -> Vec<Case> {
     v.push(case("dW1 X^T*dY1", 784, 256, 128, true, false));
     v.push(case("dX dY1*W1^T", 128, 784, 256, false, true));
     // One LSTM layer (input 32, hidden 128, batch 64, 50 steps): a step's h W_hh^T and
-    // dgates W_hh, and the weight gradients over all steps (as computed, transposed).
-    v.push(case("lstm step fwd", 64, 512, 128, false, true));
+    // dgates W_hh, and the weight and bias gradients over all steps as one product.
+    v.push(case("lstm step fwd", 64, 512, 160, false, true));
     v.push(case("lstm step bwd", 64, 128, 512, false, false));
-    v.push(case("lstm dWhh^T", 128, 512, 3136, true, false));
-    v.push(case("lstm dWih^T", 32, 512, 3200, true, false));
+    v.push(case("lstm [X H 1]^T dG", 161, 512, 3200, true, false));
     v.push(case("lstm x*Wih^T", 3200, 512, 32, false, true));
     v
 }
