@@ -10,10 +10,14 @@
 use rayon::prelude::*;
 
 use super::conv2d_forward::PAR_MIN_FLOPS;
+use super::dot_gemm::gemm_abt_acc;
 use super::im2col::{col2im_tile_add, im2col_tile, is_pointwise, tile_cols};
 use super::params::Conv2dGeom;
-use super::winograd;
+use super::{winograd, winograd4};
 use crate::cpu::gemm::{sgemm, Epilogue, MatMut, MatRef};
+
+/// Tiles at least this wide take the weight gradient as in-place dot products (`dot_gemm`).
+const DOT_MIN_COLS: usize = 64;
 
 /// Upper bound on the number of grad_weight partials (memory: this many weight-sized buffers).
 const MAX_WEIGHT_CHUNKS: usize = 16;
@@ -87,6 +91,15 @@ pub fn conv2d_backward(
     if g.batch == 0 {
         if let Some(gw) = gw {
             gw.fill(0.0);
+        }
+        return;
+    }
+    if winograd4::applies(g) {
+        if let Some(gi) = gin {
+            winograd4::backward_input(g, weight, grad_out, gi);
+        }
+        if let Some(gw) = gw {
+            winograd4::backward_weight(g, input, grad_out, gw);
         }
         return;
     }
@@ -234,7 +247,12 @@ fn backward_chunk(
                     rs: p,
                     cs: 1,
                 };
-                if let Some(c) = gw_g.as_mut() {
+                if let Some(c) = gw_g.as_mut().filter(|_| nc >= DOT_MIN_COLS) {
+                    // Both operands have the summed (position) index contiguous: dot products
+                    // in place beat packing a transposed copy of the tile.
+                    im2col_tile(g, x, p0, nc, cols);
+                    gemm_abt_acc((cog, k, nc), &go[p0..], p, cols, nc, c.data, k);
+                } else if let Some(c) = gw_g.as_mut() {
                     im2col_tile(g, x, p0, nc, cols);
                     let cm = MatRef::row_major(&cols[..k * nc], k, nc).t();
                     let c = MatMut {

@@ -10,7 +10,7 @@ use rayon::prelude::*;
 
 use super::im2col::{im2col_tile, is_pointwise, tile_cols};
 use super::params::Conv2dGeom;
-use super::winograd;
+use super::{winograd, winograd4};
 use crate::cpu::gemm::{sgemm, Epilogue, MatMut, MatRef};
 
 /// Multiply-adds below which a whole call stays on the calling thread.
@@ -55,6 +55,9 @@ pub fn conv2d_forward(
     }
     if output.is_empty() {
         return;
+    }
+    if winograd4::applies(g) {
+        return winograd4::forward(g, input, weight, bias, output);
     }
     if winograd::applies(g) {
         return winograd::forward(g, input, weight, bias, output);
