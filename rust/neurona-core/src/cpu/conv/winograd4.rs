@@ -119,7 +119,7 @@ struct Scratch {
 fn scratch(p: &Problem, rows: usize) -> Scratch {
     let n = (rows * p.tw).next_multiple_of(8);
     Scratch {
-        t: vec![0.0; scratch_len(n, p.tw)],
+        t: vec![0.0; scratch_len(n)],
         v: vec![0.0; 36 * p.c_in * n],
         m: vec![0.0; 36 * p.c_out * n],
     }

@@ -35,9 +35,9 @@ impl Chunk {
     }
 }
 
-/// Scratch floats the transforms need for chunks of up to `n` columns with rows of `tw` tiles.
-pub(crate) fn scratch_len(n: usize, tw: usize) -> usize {
-    42 * n + 4 * tw + 4
+/// Scratch floats the transforms need for chunks of up to `n` columns.
+pub(crate) fn scratch_len(n: usize) -> usize {
+    42 * n + 8
 }
 
 /// `B^T` applied to six values.
@@ -164,36 +164,55 @@ pub(crate) fn input_transform(
 ) {
     let (n, tw) = (cc.cols(), cc.tw);
     let (gh, rest) = scratch.split_at_mut(42 * n);
-    // The padded row and two zeros, so the last tile's `gather2` reads a whole group of 4.
-    let prow = &mut rest[..4 * tw + 4];
     let (g, hbuf) = gh.split_at_mut(6 * n);
     let mut g = arrays::<6>(g, n);
     let mut hh = arrays::<36>(hbuf, n);
-    // Only the input's columns of `prow` are ever written (or the whole row zeroed), so its
-    // padding stays zero.
-    prow.fill(0.0);
+    // Tiles `lo..hi` read only columns inside the input row (through column 4 t + 7, the
+    // group `gather2` reads), straight from `x`; the few at the edges go through a padded copy.
+    let lo = pad_w.div_ceil(4).min(tw);
+    let hi = if w + pad_w >= 8 {
+        ((w + pad_w - 8) / 4 + 1).clamp(lo, tw)
+    } else {
+        lo
+    };
+    let edge = &mut rest[..8];
     for i in 0..6 {
         // Gather row i of every tile: g[j][col] = padded row (4 ty + i), column 4 t + j.
         for rr in 0..cc.nr {
             let (x0, ty) = row(rr);
             let r = 4 * ty + i;
-            if r >= pad_h && r - pad_h < h {
-                let src = &x[x0 + (r - pad_h) * w..x0 + (r - pad_h + 1) * w];
-                prow[pad_w..pad_w + w].copy_from_slice(src);
-            } else {
-                prow.fill(0.0);
-            }
             let seg = rr * tw..(rr + 1) * tw;
             let [g0, g1, g2, g3, g4, g5] = &mut g;
-            let (g0, g1, g2, g3) = (
-                &mut g0[seg.clone()],
-                &mut g1[seg.clone()],
-                &mut g2[seg.clone()],
-                &mut g3[seg.clone()],
-            );
-            gather4(prow, [g0, g1, g2, g3]);
-            // Columns 4 t + 4 and 4 t + 5 are phases 0 and 1 of the next tile.
-            gather2(&prow[4..], [&mut g4[seg.clone()], &mut g5[seg]]);
+            if r < pad_h || r - pad_h >= h {
+                for gj in [g0, g1, g2, g3, g4, g5] {
+                    gj[seg.clone()].fill(0.0);
+                }
+                continue;
+            }
+            let src = &x[x0 + (r - pad_h) * w..x0 + (r - pad_h + 1) * w];
+            if lo < hi {
+                let (a, b) = (rr * tw + lo, rr * tw + hi);
+                let s = &src[4 * lo - pad_w..];
+                gather4(
+                    s,
+                    [&mut g0[a..b], &mut g1[a..b], &mut g2[a..b], &mut g3[a..b]],
+                );
+                // Columns 4 t + 4 and 4 t + 5 are phases 0 and 1 of the next tile.
+                gather2(&s[4..], [&mut g4[a..b], &mut g5[a..b]]);
+            }
+            for t in (0..lo).chain(hi..tw) {
+                for (k, e) in edge.iter_mut().enumerate() {
+                    let c = (4 * t + k).wrapping_sub(pad_w);
+                    *e = if c < w { src[c] } else { 0.0 };
+                }
+                let col = rr * tw + t;
+                for (gj, &e) in [&mut *g0, &mut *g1, &mut *g2, &mut *g3, &mut *g4, &mut *g5]
+                    .into_iter()
+                    .zip(edge.iter())
+                {
+                    gj[col] = e;
+                }
+            }
         }
         // B^T across the row.
         let (g0, g1, g2, g3, g4, g5) = (
