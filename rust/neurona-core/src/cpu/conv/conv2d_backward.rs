@@ -1,6 +1,7 @@
 //! conv2d backward as GEMMs: grad_input = col2im(W^T * grad_out), grad_weight = sum over the
 //! batch of grad_out * cols^T, grad_bias = sum of grad_out over batch and positions. 3x3
-//! stride-1 layers with enough channels use the Winograd kernels of `winograd.rs` instead.
+//! stride-1 layers with enough channels use the Winograd kernels of `winograd4.rs` (F(4x4, 3x3))
+//! or `winograd.rs` (F(2x2, 3x3)) instead.
 //!
 //! The batch is cut into chunks whose length depends on the batch size only. Each task owns one
 //! chunk: it writes that chunk's grad_input slices and accumulates its samples' grad_weight into

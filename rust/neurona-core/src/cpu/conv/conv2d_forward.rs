@@ -1,6 +1,6 @@
 //! conv2d forward: per (sample, group, output-channel block), im2col tiles times the weight
 //! matrix through `sgemm`, with the bias written into the output before the GEMM adds to it.
-//! 3x3 stride-1 layers with enough channels go to Winograd's F(2x2, 3x3) instead.
+//! 3x3 stride-1 layers with enough channels go to Winograd's F(4x4, 3x3) or F(2x2, 3x3) instead.
 //!
 //! Threads split the output into disjoint (sample, channel-block) slices whose size depends only
 //! on the problem's shape, and every output element is produced by one GEMM call, so the result
