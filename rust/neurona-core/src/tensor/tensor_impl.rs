@@ -307,7 +307,7 @@ impl Tensor {
         if l.is_contiguous() {
             Ok(f(&data[l.offset..l.offset + l.numel()]))
         } else {
-            let gathered: Vec<T> = l.offsets().map(|o| data[o]).collect();
+            let gathered: Vec<T> = super::gather::gather(data, l);
             drop(guard);
             Ok(f(&gathered))
         }
