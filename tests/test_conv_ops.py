@@ -123,3 +123,48 @@ def test_conv_errors_are_clear():
         F.conv2d(neurona.zeros(5, 5), neurona.zeros(1, 1, 3, 3))
     with pytest.raises(ValueError, match="kernel|larger|padded"):
         F.max_pool2d(neurona.zeros(1, 1, 2, 2), 3)
+
+
+def conv3x3_grads_ref(x, w, g, pad):
+    """grad_input and grad_weight of a stride-1 3x3 convolution, in float64."""
+    x, w, g = x.astype(np.float64), w.astype(np.float64), g.astype(np.float64)
+    xp = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    win = np.lib.stride_tricks.sliding_window_view(xp, (3, 3), axis=(2, 3))  # n c oh ow 3 3
+    gw = np.einsum("nohw,nchwyx->ocyx", g, win)
+    gp = np.pad(g, ((0, 0), (0, 0), (2 - pad, 2 - pad), (2 - pad, 2 - pad)))
+    gwin = np.lib.stride_tricks.sliding_window_view(gp, (3, 3), axis=(2, 3))  # n o h w 3 3
+    gi = np.einsum("nohwyx,ocyx->nchw", gwin, w[:, :, ::-1, ::-1])
+    return gi, gw
+
+
+# 3x3 stride-1 layers on the Winograd paths: F(2x2) (8 channels; 16 channels on a 14-wide plane)
+# and F(4x4) (16 or more channels elsewhere), every padding they take.
+WINOGRAD = [((3, 8, 9, 10), 8, 1), ((2, 16, 14, 14), 24, 1), ((2, 16, 12, 11), 20, 1),
+            ((3, 17, 9, 13), 16, 0), ((2, 16, 7, 9), 18, 2)]
+
+
+@pytest.mark.parametrize("ishape,co,pad", WINOGRAD)
+def test_winograd_conv_matches_reference_and_is_thread_independent(rng, ishape, co, pad):
+    x = rng.standard_normal(ishape).astype(np.float32)
+    w = (rng.standard_normal((co, ishape[1], 3, 3)) * 0.2).astype(np.float32)
+    b = rng.standard_normal(co).astype(np.float32)
+    results, before = [], neurona.get_num_threads()
+    try:
+        for threads in (1, 2, 3):
+            neurona.set_num_threads(threads)
+            tx, tw, tb = (neurona.tensor(a, requires_grad=True) for a in (x, w, b))
+            y = F.conv2d(tx, tw, tb, padding=pad)
+            (y * y).sum().backward()
+            results.append([y.detach().numpy(), tx.grad.numpy(), tw.grad.numpy(), tb.grad.numpy()])
+    finally:
+        neurona.set_num_threads(before)
+    for r in results[1:]:
+        for a, b_ in zip(results[0], r):
+            assert np.array_equal(a, b_)
+    y, gx, gw, gb = results[0]
+    want = conv_ref(x, w, b, (1, 1), (pad, pad), (1, 1), 1)
+    np.testing.assert_allclose(y, want, rtol=1e-4, atol=1e-4)
+    g = 2 * y
+    ri, rw = conv3x3_grads_ref(x, w, g, pad)
+    for got, ref in [(gx, ri), (gw, rw), (gb, g.sum(axis=(0, 2, 3)))]:
+        np.testing.assert_allclose(got, ref, rtol=1e-4, atol=1e-4 * np.abs(ref).max())

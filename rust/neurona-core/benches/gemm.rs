@@ -47,6 +47,12 @@ fn cases() -> Vec<Case> {
     v.push(case("dH dY2*W2^T", 128, 256, 128, false, true));
     v.push(case("dW1 X^T*dY1", 784, 256, 128, true, false));
     v.push(case("dX dY1*W1^T", 128, 784, 256, false, true));
+    // One LSTM layer (input 32, hidden 128, batch 64, 50 steps): a step's h W_hh^T and
+    // dgates W_hh, and the weight and bias gradients over all steps as one product.
+    v.push(case("lstm step fwd", 64, 512, 160, false, true));
+    v.push(case("lstm step bwd", 64, 128, 512, false, false));
+    v.push(case("lstm [X H 1]^T dG", 161, 512, 3200, true, false));
+    v.push(case("lstm x*Wih^T", 3200, 512, 32, false, true));
     v
 }
 
@@ -151,7 +157,11 @@ fn table() {
         "{:<14} {:>5} {:>5} {:>5} {:>9} {:>9} {:>9}",
         "case", "m", "n", "k", "1T wall", "1T cpu", "pool wall"
     );
-    for c in cases() {
+    let only = std::env::var("NEURONA_GEMM_ONLY").unwrap_or_default();
+    for c in cases()
+        .into_iter()
+        .filter(|c| c.name.contains(only.as_str()))
+    {
         let mut ops = operands(&c);
         let (wall1, cpu1) = one.install(|| median_secs(&c, &mut ops, 11));
         let (wall, _) = median_secs(&c, &mut ops, 11);

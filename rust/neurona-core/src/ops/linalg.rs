@@ -4,8 +4,8 @@
 
 use super::sum_to_shape;
 use crate::autograd::BackwardOp;
+use crate::cpu::gemm::install_if_threaded;
 use crate::cpu::gemm::{sgemm, sgemm_batched, Epilogue, MatMut, MatRef};
-use crate::parallel::install;
 use crate::tensor::{broadcast_shapes, layout_fmt_shape as fmt_shape, DType, Layout, Tensor};
 use crate::{bail, Result};
 
@@ -77,7 +77,8 @@ fn batched(a: &Tensor, b: &Tensor) -> Result<Tensor> {
                 rs: lb.strides[nd],
                 cs: lb.strides[nd + 1],
             };
-            install(|| match (uniform(&oa), uniform(&ob)) {
+            let work = nbatch.saturating_mul(m * n).saturating_mul(k.max(1));
+            install_if_threaded(work, || match (uniform(&oa), uniform(&ob)) {
                 // One call over the whole batch lets small items run in parallel.
                 (Some(sa), Some(sb)) if nbatch > 0 => {
                     let cm = MatMut {
@@ -236,7 +237,8 @@ impl Tensor {
                     (None, true) => Epilogue::Relu,
                     (None, false) => Epilogue::None,
                 };
-                install(|| {
+                let work = rows.saturating_mul(out_f).saturating_mul(k.max(1));
+                install_if_threaded(work, || {
                     sgemm(
                         1.0,
                         xm,

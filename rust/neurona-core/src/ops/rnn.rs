@@ -132,9 +132,9 @@ fn check(mode: RnnMode, a: &RnnInputs) -> Result<(usize, usize, usize, usize)> {
     Ok((t, n, i, h))
 }
 
-/// The values of the inputs, in row-major order (the weights are small; x is read once).
+/// The values of the inputs but x, in row-major order (all small; x, large, is read in
+/// place through `with_x`).
 struct Values {
-    x: Vec<f32>,
     h0: Vec<f32>,
     c0: Option<Vec<f32>>,
     w_ih: Vec<f32>,
@@ -147,7 +147,6 @@ impl Values {
     fn read(a: &RnnInputs) -> Result<Self> {
         let opt = |t: Option<&Tensor>| t.map(|t| t.to_vec::<f32>()).transpose();
         Ok(Values {
-            x: a.x.to_vec()?,
             h0: a.h0.to_vec()?,
             c0: opt(a.c0)?,
             w_ih: a.w_ih.to_vec()?,
@@ -188,11 +187,13 @@ impl Tensor {
         let v = Values::read(a)?;
         let p = v.problem(mode, reverse, dims);
         let rows = p.out_rows();
-        let (y, saved) = install(|| {
-            let mut y = vec![0.0f32; rows * n * h];
-            let saved = rnn::forward(&p, &v.x, &v.h0, v.c0.as_deref(), &mut y);
-            (y, saved)
-        });
+        let (y, saved) = a.x.with_slice(|x: &[f32]| {
+            install(|| {
+                let mut y = vec![0.0f32; rows * n * h];
+                let saved = rnn::forward(&p, x, &v.h0, v.c0.as_deref(), &mut y);
+                (y, saved)
+            })
+        })?;
         debug_assert_eq!(rows, t + 1 + usize::from(mode == RnnMode::Lstm));
         let y = Tensor::from_vec(y, &[rows, n, h])?;
         let inputs: Vec<&Tensor> = [
@@ -276,10 +277,17 @@ impl BackwardOp for RnnBackward {
             b_ih: req(5),
             b_hh: req(6),
         };
-        let dy = g.to_vec::<f32>()?;
-        let grads = self.y.with_slice(|y: &[f32]| {
-            install(|| rnn::backward(&p, &v.x, &v.h0, v.c0.as_deref(), y, &self.saved, &dy, needs))
-        })?;
+        // The large inputs are read in place (no copies of x, y and dy).
+        let grads = x.with_slice(|xs: &[f32]| {
+            g.with_slice(|dy: &[f32]| {
+                self.y.with_slice(|y: &[f32]| {
+                    install(|| {
+                        let c0 = v.c0.as_deref();
+                        rnn::backward(&p, xs, &v.h0, c0, y, &self.saved, dy, needs)
+                    })
+                })
+            })
+        })???;
         let as_tensor = |d: Option<Vec<f32>>, like: Option<&Tensor>| -> Result<Option<Tensor>> {
             match (d, like) {
                 (Some(d), Some(t)) => Ok(Some(Tensor::from_vec(d, t.shape())?)),

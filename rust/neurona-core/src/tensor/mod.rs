@@ -5,6 +5,7 @@
 //! are enabled carries a `Node` naming its inputs and backward rule.
 
 mod dtype;
+mod gather;
 mod layout;
 mod storage;
 mod tensor_impl;

@@ -328,7 +328,7 @@ impl Tensor {
         if l.is_contiguous() {
             Ok(f(&data[l.offset..l.offset + l.numel()]))
         } else {
-            let gathered = crate::cpu::elementwise::gather(&l.shape, data, l.offset, &l.strides);
+            let gathered: Vec<T> = super::gather::gather(data, l);
             drop(guard);
             Ok(f(&gathered))
         }

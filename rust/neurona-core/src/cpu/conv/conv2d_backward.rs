@@ -1,6 +1,7 @@
 //! conv2d backward as GEMMs: grad_input = col2im(W^T * grad_out), grad_weight = sum over the
 //! batch of grad_out * cols^T, grad_bias = sum of grad_out over batch and positions. 3x3
-//! stride-1 layers with enough channels use the Winograd kernels of `winograd.rs` instead.
+//! stride-1 layers with enough channels use the Winograd kernels of `winograd4.rs` (F(4x4, 3x3))
+//! or `winograd.rs` (F(2x2, 3x3)) instead.
 //!
 //! The batch is cut into chunks whose length depends on the batch size only. Each task owns one
 //! chunk: it writes that chunk's grad_input slices and accumulates its samples' grad_weight into
@@ -10,10 +11,14 @@
 use rayon::prelude::*;
 
 use super::conv2d_forward::PAR_MIN_FLOPS;
+use super::dot_gemm::gemm_abt_acc;
 use super::im2col::{col2im_tile_add, im2col_tile, is_pointwise, tile_cols};
 use super::params::Conv2dGeom;
-use super::winograd;
+use super::{winograd, winograd4};
 use crate::cpu::gemm::{sgemm, Epilogue, MatMut, MatRef};
+
+/// Tiles at least this wide take the weight gradient as in-place dot products (`dot_gemm`).
+const DOT_MIN_COLS: usize = 64;
 
 /// Upper bound on the number of grad_weight partials (memory: this many weight-sized buffers).
 const MAX_WEIGHT_CHUNKS: usize = 16;
@@ -87,6 +92,15 @@ pub fn conv2d_backward(
     if g.batch == 0 {
         if let Some(gw) = gw {
             gw.fill(0.0);
+        }
+        return;
+    }
+    if winograd4::applies(g) {
+        if let Some(gi) = gin {
+            winograd4::backward_input(g, weight, grad_out, gi);
+        }
+        if let Some(gw) = gw {
+            winograd4::backward_weight(g, input, grad_out, gw);
         }
         return;
     }
@@ -234,7 +248,12 @@ fn backward_chunk(
                     rs: p,
                     cs: 1,
                 };
-                if let Some(c) = gw_g.as_mut() {
+                if let Some(c) = gw_g.as_mut().filter(|_| nc >= DOT_MIN_COLS) {
+                    // Both operands have the summed (position) index contiguous: dot products
+                    // in place beat packing a transposed copy of the tile.
+                    im2col_tile(g, x, p0, nc, cols);
+                    gemm_abt_acc((cog, k, nc), &go[p0..], p, cols, nc, c.data, k);
+                } else if let Some(c) = gw_g.as_mut() {
                     im2col_tile(g, x, p0, nc, cols);
                     let cm = MatRef::row_major(&cols[..k * nc], k, nc).t();
                     let c = MatMut {

@@ -1,6 +1,6 @@
 //! conv2d forward: per (sample, group, output-channel block), im2col tiles times the weight
 //! matrix through `sgemm`, with the bias written into the output before the GEMM adds to it.
-//! 3x3 stride-1 layers with enough channels go to Winograd's F(2x2, 3x3) instead.
+//! 3x3 stride-1 layers with enough channels go to Winograd's F(4x4, 3x3) or F(2x2, 3x3) instead.
 //!
 //! Threads split the output into disjoint (sample, channel-block) slices whose size depends only
 //! on the problem's shape, and every output element is produced by one GEMM call, so the result
@@ -10,7 +10,7 @@ use rayon::prelude::*;
 
 use super::im2col::{im2col_tile, is_pointwise, tile_cols};
 use super::params::Conv2dGeom;
-use super::winograd;
+use super::{winograd, winograd4};
 use crate::cpu::gemm::{sgemm, Epilogue, MatMut, MatRef};
 
 /// Multiply-adds below which a whole call stays on the calling thread.
@@ -55,6 +55,9 @@ pub fn conv2d_forward(
     }
     if output.is_empty() {
         return;
+    }
+    if winograd4::applies(g) {
+        return winograd4::forward(g, input, weight, bias, output);
     }
     if winograd::applies(g) {
         return winograd::forward(g, input, weight, bias, output);

@@ -7,6 +7,11 @@
 //! reading the rows in place avoids that. Blocks of 4 rows of A by 3 rows of B keep 12 vector
 //! accumulators of 8 lanes; each lane sums every 8th term, the lanes and the tail are then
 //! added in a fixed order, so results do not depend on threads (nor on where a block falls).
+//!
+//! The lanes are added pairwise `((l0 + l1) + (l2 + l3)) + ((l4 + l5) + (l6 + l7))`: the order
+//! of a horizontal-add tree, so the AVX2 path reduces eight accumulators at once with six
+//! `hadd`s (a scalar reduction per accumulator cost as much as the dot products themselves
+//! when rows are a few hundred long), and the portable path adds in the same order.
 
 const MR: usize = 4;
 const NR: usize = 3;
@@ -40,7 +45,7 @@ pub(crate) fn gemm_abt_acc(
 /// Sums the lanes and the tail in the same order as the AVX2 path's horizontal reduction.
 #[inline(always)]
 fn reduce(l: [f32; LANES], tail: f32) -> f32 {
-    (((l[0] + l[4]) + (l[1] + l[5])) + ((l[2] + l[6]) + (l[3] + l[7]))) + tail
+    (((l[0] + l[1]) + (l[2] + l[3])) + ((l[4] + l[5]) + (l[6] + l[7]))) + tail
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -80,7 +85,7 @@ fn portable(
 
 #[cfg(target_arch = "x86_64")]
 mod avx2 {
-    use super::{reduce, LANES, MR, NR};
+    use super::{LANES, MR, NR};
     use std::arch::x86_64::*;
 
     /// One block of `R` rows of A by `S` rows of B.
@@ -108,17 +113,46 @@ mod avx2 {
             }
             t += LANES;
         }
-        for (i, row) in acc.iter().enumerate() {
-            for (j, &accv) in row.iter().enumerate() {
-                let mut l = [0.0f32; LANES];
-                _mm256_storeu_ps(l.as_mut_ptr(), accv);
+        // Horizontal sums of all R * S accumulators, eight at a time (block (i, j) is entry
+        // i * S + j), then the tails (only when len is not a multiple of 8) in scalar order.
+        let mut sums = [0.0f32; 16];
+        let flat: [__m256; 16] = std::array::from_fn(|q| {
+            if q < R * S {
+                acc[q / S][q % S]
+            } else {
+                _mm256_setzero_ps()
+            }
+        });
+        for g in 0..(R * S).div_ceil(LANES) {
+            let v = &flat[g * LANES..g * LANES + LANES];
+            _mm256_storeu_ps(sums.as_mut_ptr().add(g * LANES), hsum8(v));
+        }
+        for i in 0..R {
+            for j in 0..S {
                 let mut tail = 0.0f32;
                 for k in full..len {
                     tail = (*a.add(i * lda + k)).mul_add(*b.add(j * ldb + k), tail);
                 }
-                *c.add(i * ldc + j) += reduce(l, tail);
+                *c.add(i * ldc + j) += sums[i * S + j] + tail;
             }
         }
+    }
+
+    /// Lane q of the result is `((l0 + l1) + (l2 + l3)) + ((l4 + l5) + (l6 + l7))` of `v[q]`
+    /// (the portable `reduce` order, without the tail).
+    #[inline(always)]
+    unsafe fn hsum8(v: &[__m256]) -> __m256 {
+        // hadd(x, y) = [x0+x1, x2+x3, y0+y1, y2+y3 | x4+x5, x6+x7, y4+y5, y6+y7].
+        let t0 = _mm256_hadd_ps(v[0], v[1]);
+        let t1 = _mm256_hadd_ps(v[2], v[3]);
+        let t2 = _mm256_hadd_ps(v[4], v[5]);
+        let t3 = _mm256_hadd_ps(v[6], v[7]);
+        // u0 = [v0 (01+23), v1 .., v2 .., v3 .. | v0 (45+67), v1 .., v2 .., v3 ..].
+        let u0 = _mm256_hadd_ps(t0, t1);
+        let u1 = _mm256_hadd_ps(t2, t3);
+        let lo = _mm256_permute2f128_ps(u0, u1, 0x20);
+        let hi = _mm256_permute2f128_ps(u0, u1, 0x31);
+        _mm256_add_ps(lo, hi)
     }
 
     /// # Safety

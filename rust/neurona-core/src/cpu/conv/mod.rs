@@ -22,9 +22,10 @@
 //!    - [`avg_pool2d_forward`] / [`avg_pool2d_backward`] with `count_include_pad`;
 //!    - [`adaptive_avg_pool2d_forward`] / [`adaptive_avg_pool2d_backward`].
 //!
-//! Algorithms: 3x3 stride-1 undilated ungrouped convolutions with at least 8 channels in and out
-//! (padding 0..=2) use Winograd's F(2x2, 3x3) for the forward pass and both gradients
-//! (`winograd.rs`; the weight gradient's sums go through `dot_gemm.rs`); everything else is
+//! Algorithms: 3x3 stride-1 undilated ungrouped convolutions (padding 0..=2) use Winograd for
+//! the forward pass and both gradients: F(4x4, 3x3) with at least 16 channels in and out
+//! (`winograd4.rs`), else F(2x2, 3x3) with at least 8 (`winograd.rs`); the weight gradient's
+//! sums go through `dot_gemm.rs`. Everything else is
 //! im2col on cache-sized column tiles times the weights through `crate::cpu::gemm` (1x1
 //! stride-1 layers skip the copy). Results are float-rounding-close to the direct sum, within the
 //! usual `K * eps * sum|terms|` bound the tests check.
@@ -42,6 +43,8 @@ mod pool_avg;
 mod pool_max;
 mod simd;
 mod winograd;
+mod winograd4;
+mod winograd4_transforms;
 mod winograd_transforms;
 
 #[cfg(test)]

@@ -24,10 +24,11 @@ use crate::cpu::gemm::{sgemm_batched, Epilogue, MatMut, MatRef};
 const MIN_CHANNELS: usize = 8;
 /// Tiles per chunk (about the GEMMs' width); 16 * 64 * 128 floats of transformed data per side.
 const TARGET_TILES: usize = 128;
-/// Tile columns per weight-gradient chunk: the length of its dot products.
-const WEIGHT_TILES: usize = 512;
-/// At most this many weight-gradient partials.
-const MAX_WEIGHT_TASKS: usize = 16;
+/// Tile columns per weight-gradient chunk: the length of its dot products (long, so the
+/// transforms' per-call costs and the dot products' reductions are spread thin).
+const WEIGHT_TILES: usize = 1024;
+/// At most this many weight-gradient partials (tasks of several samples each).
+const MAX_WEIGHT_TASKS: usize = 8;
 
 /// Whether `g` is a convolution these kernels handle (and it is worth it).
 pub(crate) fn applies(g: &Conv2dGeom) -> bool {

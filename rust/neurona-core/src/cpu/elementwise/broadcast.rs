@@ -52,23 +52,6 @@ pub fn broadcast_zip<A: Copy + Sync, B: Copy + Sync, O: Copy + Send>(
     })
 }
 
-/// The elements at `offset + sum(i * strides)` in row-major order of `shape`: a strided view
-/// made contiguous, row by row (a transpose, a slice, an expand) instead of one decoded index
-/// per element.
-pub fn gather<T: Copy + Send + Sync>(
-    shape: &[usize],
-    data: &[T],
-    offset: usize,
-    strides: &[usize],
-) -> Vec<T> {
-    if shape.contains(&0) {
-        return Vec::new();
-    }
-    // The second operand is a stride-0 dummy (its first element), never used in the result.
-    let zeros = vec![0; shape.len()];
-    broadcast_zip(shape, data, offset, strides, data, offset, &zeros, |x, _| x)
-}
-
 /// One output row: the stride pairs (1,1), (1,0), (0,1) get their own loop so they vectorise.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
@@ -210,26 +193,6 @@ mod tests {
         let (xst, yst) = ([40_001, 1], [1, 0]);
         let got = broadcast_zip(&shape, &xs, 0, &xst, &ys, 0, &yst, |x, y| x * 3.0 - y);
         assert_eq!(got, reference(&shape, &xst, &yst, &xs, &ys));
-    }
-
-    #[test]
-    fn gather_reads_views_in_row_major_order() {
-        let data: Vec<f32> = (0..120).map(|i| i as f32).collect();
-        // A transpose of a 4x5 block at offset 7, an expand (stride 0), a sliced row.
-        let cases: &[(&[usize], usize, &[usize])] = &[
-            (&[5, 4], 7, &[1, 5]),
-            (&[3, 4, 5], 0, &[0, 5, 1]),
-            (&[2, 3], 10, &[20, 2]),
-            (&[], 3, &[]),
-            (&[4, 0], 0, &[1, 1]),
-        ];
-        for &(shape, off, st) in cases {
-            let want: Vec<f32> = reference(shape, st, &vec![0; shape.len()], &data[off..], &[0.0])
-                .into_iter()
-                .map(|v| v / 3.0)
-                .collect();
-            assert_eq!(gather(shape, &data, off, st), want, "{shape:?} {st:?}");
-        }
     }
 
     #[test]

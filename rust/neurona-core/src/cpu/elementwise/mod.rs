@@ -9,7 +9,7 @@
 
 mod broadcast;
 
-pub use broadcast::{broadcast_zip, gather};
+pub use broadcast::broadcast_zip;
 
 use super::simd::with_avx2;
 use crate::parallel::fill_chunks;

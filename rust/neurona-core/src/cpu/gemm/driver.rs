@@ -10,20 +10,25 @@
 //! identical for any thread count.
 
 use super::blocking;
+use super::buffers::PackBuf;
 use super::kernel::{KernelSet, MacroArgs, PackArgs, Update};
 use super::validate::{check_bias, check_fits, disjoint, span};
 use super::{Epilogue, MatMut, MatRef};
 use rayon::prelude::*;
-use std::cell::RefCell;
 
 /// Below this many multiply-adds (m * n * k; for a batch, over the whole batch) a call stays
 /// on the calling thread: a threaded call costs several microseconds of wake-up and two
 /// synchronisations, the time one core needs for a few 10^5 multiply-adds.
 const PAR_MIN_WORK: usize = 1 << 20;
 
+/// Whether a product (or batch) of `work` multiply-adds is split among threads.
+pub(super) fn worth_threading(work: usize) -> bool {
+    work >= PAR_MIN_WORK
+}
+
 /// Below this many values, B is packed by the calling thread alone: a parallel region costs
 /// about what copying 2^16 floats does.
-const PAR_PACK_MIN: usize = 1 << 16;
+pub(super) const PAR_PACK_MIN: usize = 1 << 16;
 
 /// The fewest MR-row panels in a row block split off for another thread: below this a
 /// packed B panel loaded into L1 serves too few A panels.
@@ -31,10 +36,10 @@ const MIN_BLOCK_PANELS: usize = 4;
 
 /// A strided operand as raw parts, valid for the whole call (checked by `check_fits`).
 #[derive(Clone, Copy)]
-struct Src {
-    ptr: *const f32,
-    rs: usize,
-    cs: usize,
+pub(super) struct Src {
+    pub ptr: *const f32,
+    pub rs: usize,
+    pub cs: usize,
 }
 
 #[derive(Clone, Copy)]
@@ -47,12 +52,12 @@ struct Dst {
 /// Raw parts shared by the rayon tasks of one call. Tasks read A, B and the packed B panel,
 /// and write pairwise disjoint tiles of C (guaranteed by `disjoint`), so sharing is sound.
 #[derive(Clone, Copy)]
-struct Shared<T>(T);
+pub(super) struct Shared<T>(pub(super) T);
 unsafe impl<T> Send for Shared<T> {}
 unsafe impl<T> Sync for Shared<T> {}
 impl<T: Copy> Shared<T> {
     // A method, not field access, so closures capture the whole Sync wrapper.
-    fn get(&self) -> T {
+    pub(super) fn get(&self) -> T {
         self.0
     }
 }
@@ -133,12 +138,7 @@ pub(super) fn sgemm_batched_with(
         batch,
         stride_c,
     );
-    let (bias, relu) = match epilogue {
-        Epilogue::None => (std::ptr::null(), false),
-        Epilogue::Bias(bias) => (check_bias_ptr(bias, c.cols), false),
-        Epilogue::BiasRelu(bias) => (check_bias_ptr(bias, c.cols), true),
-        Epilogue::Relu => (std::ptr::null(), true),
-    };
+    let (bias, relu) = epilogue_parts(epilogue, c.cols);
     let (m, n, k) = (c.rows, c.cols, a.cols);
     if batch == 0 || m == 0 || n == 0 {
         return;
@@ -201,21 +201,182 @@ fn check_bias_ptr(bias: &[f32], cols: usize) -> *const f32 {
 /// Every element of A (m x k), B (k x n), C (m x n) and bias (n) is valid memory, C writable
 /// and not aliased by A, B or bias.
 unsafe fn gemm_one(ks: &KernelSet, p: &Problem, parallel: bool) {
-    let (m, n, k) = (p.m, p.n, p.k);
-    let work = m.saturating_mul(n).saturating_mul(k.max(1));
+    let ps = Shared(*p);
+    // SAFETY: the caller's contract.
+    on_threads(p, parallel, |threads| unsafe {
+        gemm_blocked(ks, &ps.get(), threads)
+    });
+}
+
+/// Runs `f(threads)` with the thread count the product deserves, inside the rayon pool when
+/// threaded.
+fn on_threads(p: &Problem, parallel: bool, f: impl Fn(usize) + Send + Sync) {
+    let work = p.m.saturating_mul(p.n).saturating_mul(p.k.max(1));
     let threads = if parallel && work >= PAR_MIN_WORK {
         rayon::current_num_threads().max(1)
     } else {
         1
     };
     if threads > 1 && rayon::current_thread_index().is_none() {
-        // Called from outside the pool: enter it once, so that the two parallel regions
-        // below start from a worker (cheap) instead of each waking the pool from outside.
-        let ps = Shared(*p);
-        // SAFETY: the caller's contract, unchanged.
-        rayon::scope(|_| unsafe { gemm_blocked(ks, &ps.get(), threads) });
+        // Called from outside the pool: enter it once, so that the parallel regions start
+        // from a worker (cheap) instead of each waking the pool from outside.
+        rayon::scope(|_| f(threads));
     } else {
-        gemm_blocked(ks, p, threads);
+        f(threads);
+    }
+}
+
+/// `sgemm_packed_b` on the kernel set B was packed for: B (k x n) is already packed, as
+/// `pack_b` lays out one column block of all n columns, with the K blocks of `k_blocks`.
+///
+/// # Safety
+/// `bpack` holds B packed that way by `ks`, for `k` rows and `n` columns.
+#[allow(clippy::too_many_arguments)]
+pub(super) unsafe fn sgemm_packed_with(
+    ks: &KernelSet,
+    alpha: f32,
+    a: MatRef,
+    (bpack, k, n): (*const f32, usize, usize),
+    beta: f32,
+    c: MatMut,
+    epilogue: Epilogue,
+) {
+    assert_eq!(
+        a.cols, k,
+        "sgemm_packed_b: inner dimensions differ ({} vs {k})",
+        a.cols
+    );
+    assert_eq!(
+        a.rows, c.rows,
+        "sgemm_packed_b: rows of A and C differ ({} vs {})",
+        a.rows, c.rows
+    );
+    assert_eq!(
+        n, c.cols,
+        "sgemm_packed_b: columns of B and C differ ({n} vs {})",
+        c.cols
+    );
+    check_fits("A", a.data.len(), (a.rows, a.cols, a.rs, a.cs), 1, 0);
+    check_fits("C", c.data.len(), (c.rows, c.cols, c.rs, c.cs), 1, 0);
+    let (bias, relu) = epilogue_parts(epilogue, c.cols);
+    if c.rows == 0 || n == 0 {
+        return;
+    }
+    let p = Problem {
+        m: c.rows,
+        n,
+        k,
+        alpha,
+        beta,
+        a: Src {
+            ptr: a.data.as_ptr(),
+            rs: a.rs,
+            cs: a.cs,
+        },
+        b: Src {
+            ptr: std::ptr::null(),
+            rs: 0,
+            cs: 0,
+        },
+        c: Dst {
+            ptr: c.data.as_mut_ptr(),
+            rs: c.rs,
+            cs: c.cs,
+        },
+        bias,
+        relu,
+    };
+    let parallel = disjoint(c.rows, c.cols, c.rs, c.cs);
+    let (ps, bp) = (Shared(p), Shared(bpack));
+    on_threads(&p, parallel, |threads| {
+        let p = ps.get();
+        let plan = Plan::new(ks, &p, threads);
+        // SAFETY: the caller's contract; check_fits proved A and C in bounds.
+        unsafe { run_block(ks, &p, &plan, (0, n), bp.get(), threads) }
+    });
+}
+
+fn epilogue_parts(epilogue: Epilogue, cols: usize) -> (*const f32, bool) {
+    match epilogue {
+        Epilogue::None => (std::ptr::null(), false),
+        Epilogue::Bias(bias) => (check_bias_ptr(bias, cols), false),
+        Epilogue::BiasRelu(bias) => (check_bias_ptr(bias, cols), true),
+        Epilogue::Relu => (std::ptr::null(), true),
+    }
+}
+
+/// How one product is cut into blocks and tasks. Only `nkb` and `kc_step` (the K blocks)
+/// affect results, and they depend on k and the kernel alone.
+#[derive(Clone, Copy)]
+pub(super) struct Plan {
+    /// K blocks: `nkb` near-equal blocks of `kc_step` (the last may be shorter).
+    pub nkb: usize,
+    pub kc_step: usize,
+    /// Rows of C per task and the number of such row blocks.
+    mc: usize,
+    mb: usize,
+    /// Columns of C per packed B block.
+    pub nc: usize,
+    /// Read A unpacked (see `kernel_direct`).
+    direct_a: bool,
+}
+
+/// Columns of C at or below which the micro-kernel reads A unpacked: below this a packed
+/// element of A serves so few micro-kernel calls (n / NR) that packing costs more than the
+/// unpacked reads do. Measured on Zen 3 (1 thread, CPU time): 64^3 +11%, 128^3 +4%,
+/// 512^3 +2%, the MLP products +1..5%; 1024^3 -2% (so not there).
+const DIRECT_A_MAX_N: usize = 768;
+
+/// For a transposed A (one cache line per step of p per panel), also at most this many rows:
+/// X^T dY with 784 rows measured 2.5% slower unpacked.
+const DIRECT_AT_MAX_M: usize = 384;
+
+/// And at most this deep: an LSTM's Z^T dG (161 x 512, k = 3200) measured 88 GFLOP/s with A
+/// packed, 82 unpacked.
+const DIRECT_AT_MAX_K: usize = 1024;
+
+/// The K blocks for depth k: near-equal, so no thin last block; a function of k and the
+/// kernel's kc only.
+pub(super) fn k_blocks(ks: &KernelSet, k: usize) -> (usize, usize) {
+    let blk = blocking::blocking(ks.mr, ks.nr);
+    let nkb = k.div_ceil(blk.kc).max(1);
+    (nkb, k.div_ceil(nkb))
+}
+
+impl Plan {
+    fn new(ks: &KernelSet, p: &Problem, threads: usize) -> Plan {
+        let (m, n, k) = (p.m, p.n, p.k);
+        let (mr, nr) = (ks.mr, ks.nr);
+        let blk = blocking::blocking(mr, nr);
+        let (nkb, kc_step) = k_blocks(ks, k);
+
+        // Row blocks: at most mc rows; when threaded, a multiple of the thread count and,
+        // while blocks keep at least MIN_BLOCK_PANELS panels, two per thread, so that rayon
+        // can rebalance when a core is busy with something else.
+        let m_panels = m.div_ceil(mr);
+        let mut mb = m_panels.div_ceil((blk.mc / mr).max(1));
+        if threads > 1 {
+            mb = mb.max((2 * threads).min(m_panels / MIN_BLOCK_PANELS));
+            mb = mb.div_ceil(threads) * threads;
+        }
+        let mc = m_panels.div_ceil(mb.min(m_panels)) * mr;
+        let mb = m.div_ceil(mc);
+
+        // Column blocks: B is packed for the whole depth at once (one parallel region for
+        // the packing, one for the products), so nc shrinks as k grows to keep the packed
+        // panel within what BLIS would hold for one K block (a share of L3).
+        let nc = ((blk.kc * blk.nc) / k.max(1)).clamp(nr, blk.nc) / nr * nr;
+        let direct_a = ks.direct
+            && n <= DIRECT_A_MAX_N
+            && (p.a.cs == 1 || (p.a.rs == 1 && m <= DIRECT_AT_MAX_M && k <= DIRECT_AT_MAX_K));
+        Plan {
+            nkb,
+            kc_step,
+            mc,
+            mb,
+            nc,
+            direct_a,
+        }
     }
 }
 
@@ -224,100 +385,116 @@ unsafe fn gemm_one(ks: &KernelSet, p: &Problem, parallel: bool) {
 /// # Safety
 /// As `gemm_one`.
 unsafe fn gemm_blocked(ks: &KernelSet, p: &Problem, threads: usize) {
-    let (m, n, k) = (p.m, p.n, p.k);
-    let (mr, nr) = (ks.mr, ks.nr);
-    let blk = blocking::blocking(mr, nr);
-    let l2 = blocking::caches().l2;
-
-    // K blocks: near-equal, so no thin last block; a function of k and kc only.
-    let nkb = k.div_ceil(blk.kc).max(1);
-    let kc_step = k.div_ceil(nkb);
-
-    // Row blocks: at most mc rows; when threaded, a multiple of the thread count and, while
-    // blocks keep at least MIN_BLOCK_PANELS panels, two per thread, so that rayon can
-    // rebalance when a core is busy with something else.
-    let m_panels = m.div_ceil(mr);
-    let mut mb = m_panels.div_ceil((blk.mc / mr).max(1));
-    if threads > 1 {
-        mb = mb.max((2 * threads).min(m_panels / MIN_BLOCK_PANELS));
-        mb = mb.div_ceil(threads) * threads;
-    }
-    let mc = m_panels.div_ceil(mb.min(m_panels)) * mr;
-    let mb = m.div_ceil(mc);
-
-    // Column blocks: B is packed for the whole depth at once (one parallel region for the
-    // packing, one for the products), so nc shrinks as k grows to keep the packed panel
-    // within what BLIS would hold for one K block (a share of L3).
-    let nc = ((blk.kc * blk.nc) / k.max(1)).clamp(nr, blk.nc) / nr * nr;
+    let (n, k, nr) = (p.n, p.k, ks.nr);
+    let plan = Plan::new(ks, p, threads);
     let mut jc = 0;
     while jc < n {
-        let ncur = nc.min(n - jc);
+        let ncur = plan.nc.min(n - jc);
         let npanels = ncur.div_ceil(nr);
-        // Fewer row blocks than threads: also split the B panels among tasks.
-        let ns = if threads > mb {
-            threads.div_ceil(mb).min(npanels)
-        } else {
-            1
-        };
-        let pps = npanels.div_ceil(ns);
         // Packed B: K block kb (from row pc) starts at pc * npanels * NR, its panels kc * NR
         // apart.
         let mut bbuf = PackBuf::take(k * npanels * nr);
         let bpack = Shared(bbuf.ptr());
-        pack_b(ks, p.b, (jc, ncur), (nkb, kc_step, k), bpack, threads);
-        let ctx = Shared(*p);
-        let task = |t: usize| {
-            let p = ctx.get();
-            let (ib, js) = (t / ns, t % ns);
-            let (i0, p0) = (ib * mc, js * pps);
-            if p0 >= npanels {
-                return;
+        pack_b(
+            ks,
+            p.b,
+            (jc, ncur),
+            (plan.nkb, plan.kc_step, k),
+            bpack,
+            threads,
+        );
+        run_block(ks, p, &plan, (jc, ncur), bpack.get(), threads);
+        drop(bbuf);
+        jc += ncur;
+    }
+}
+
+/// C's columns jc..jc + ncur from B packed for them at `bpack` (as `pack_b` lays it out), on
+/// `threads` threads.
+///
+/// # Safety
+/// As `gemm_one`; `bpack` holds B's columns jc..jc + ncur packed with the plan's K blocks.
+unsafe fn run_block(
+    ks: &KernelSet,
+    p: &Problem,
+    plan: &Plan,
+    (jc, ncur): (usize, usize),
+    bpack: *const f32,
+    threads: usize,
+) {
+    let (m, k) = (p.m, p.k);
+    let (mr, nr) = (ks.mr, ks.nr);
+    let (mc, mb, nkb, kc_step) = (plan.mc, plan.mb, plan.nkb, plan.kc_step);
+    let l2 = blocking::caches().l2;
+    let npanels = ncur.div_ceil(nr);
+    // Fewer row blocks than threads: also split the B panels among tasks.
+    let ns = if threads > mb {
+        threads.div_ceil(mb).min(npanels)
+    } else {
+        1
+    };
+    let pps = npanels.div_ceil(ns);
+    let ctx = Shared((*p, bpack));
+    let direct_a = plan.direct_a;
+    let task = |t: usize| {
+        let (p, bpack) = ctx.get();
+        let (ib, js) = (t / ns, t % ns);
+        let (i0, p0) = (ib * mc, js * pps);
+        if p0 >= npanels {
+            return;
+        }
+        let mcur = mc.min(m - i0);
+        let p1 = (p0 + pps).min(npanels);
+        let j0 = p0 * nr;
+        let ncols = (p1 * nr).min(ncur) - j0;
+        let mut abuf = PackBuf::take(if direct_a {
+            0
+        } else {
+            mcur.div_ceil(mr) * mr * kc_step
+        });
+        for kb in 0..nkb {
+            let pc = kb * kc_step;
+            let kc = kc_step.min(k - pc);
+            let a_at = p.a.ptr.wrapping_add(i0 * p.a.rs + pc * p.a.cs);
+            let mut u = update_for(&p, kb, nkb);
+            if !u.bias.is_null() {
+                u.bias = u.bias.wrapping_add(jc + j0);
             }
-            let mcur = mc.min(m - i0);
-            let p1 = (p0 + pps).min(npanels);
-            let j0 = p0 * nr;
-            let ncols = (p1 * nr).min(ncur) - j0;
-            let mut abuf = PackBuf::take(mcur.div_ceil(mr) * mr * kc_step);
-            for kb in 0..nkb {
-                let pc = kb * kc_step;
-                let kc = kc_step.min(k - pc);
-                let pa = PackArgs {
-                    src: p.a.ptr.wrapping_add(i0 * p.a.rs + pc * p.a.cs),
-                    len: mcur,
-                    kc,
-                    s_outer: p.a.rs,
-                    s_k: p.a.cs,
-                };
-                let mut u = update_for(&p, kb, nkb);
-                if !u.bias.is_null() {
-                    u.bias = u.bias.wrapping_add(jc + j0);
-                }
-                let args = MacroArgs {
-                    mc: mcur,
-                    nc: ncols,
-                    kc,
-                    a: abuf.ptr(),
-                    b: bpack.get().wrapping_add(pc * npanels * nr + p0 * nr * kc),
-                    c: p.c.ptr.wrapping_add(i0 * p.c.rs + (jc + j0) * p.c.cs),
-                    rs_c: p.c.rs,
-                    cs_c: p.c.cs,
-                    upd: u,
-                    prefetch_b: kc * ncur * 4 > l2,
-                };
-                // SAFETY: the caller's contract; the buffers are sized for the packed panels.
-                unsafe {
+            let mut args = MacroArgs {
+                mc: mcur,
+                nc: ncols,
+                kc,
+                a: a_at,
+                b: bpack.wrapping_add(pc * npanels * nr + p0 * nr * kc),
+                c: p.c.ptr.wrapping_add(i0 * p.c.rs + (jc + j0) * p.c.cs),
+                rs_c: p.c.rs,
+                cs_c: p.c.cs,
+                upd: u,
+                prefetch_b: kc * ncur * 4 > l2,
+            };
+            // SAFETY: the caller's contract; the buffers are sized for the packed panels.
+            unsafe {
+                if direct_a {
+                    (ks.macro_kernel_direct)(&args, (p.a.rs, p.a.cs));
+                } else {
+                    let pa = PackArgs {
+                        src: a_at,
+                        len: mcur,
+                        kc,
+                        s_outer: p.a.rs,
+                        s_k: p.a.cs,
+                    };
                     (ks.pack_a)(&pa, abuf.ptr());
+                    args.a = abuf.ptr();
                     (ks.macro_kernel)(&args);
                 }
             }
-        };
-        if threads > 1 {
-            (0..mb * ns).into_par_iter().for_each(task);
-        } else {
-            (0..mb * ns).for_each(task);
         }
-        drop(bbuf);
-        jc += ncur;
+    };
+    if threads > 1 {
+        (0..mb * ns).into_par_iter().for_each(task);
+    } else {
+        (0..mb * ns).for_each(task);
     }
 }
 
@@ -335,7 +512,7 @@ fn update_for(p: &Problem, kb: usize, nkb: usize) -> Update {
 
 /// Packs B's columns jc..jc + ncur for all K blocks, split among threads by K block and
 /// groups of NR panels.
-unsafe fn pack_b(
+pub(super) unsafe fn pack_b(
     ks: &KernelSet,
     b: Src,
     (jc, ncur): (usize, usize),
@@ -373,57 +550,5 @@ unsafe fn pack_b(
         for kb in 0..nkb {
             pack(kb, 0, npanels);
         }
-    }
-}
-
-thread_local! {
-    /// Packing buffers of this thread not in use. A stack, not one buffer, because a thread
-    /// waiting inside rayon may pick up another task (or batch item) that needs its own.
-    static POOL: RefCell<Vec<Vec<f32>>> = const { RefCell::new(Vec::new()) };
-}
-
-/// A packing buffer from this thread's pool, 64-byte aligned, returned to the pool on drop.
-/// Memory is allocated only when no pooled buffer is large enough.
-struct PackBuf {
-    v: Vec<f32>,
-    off: usize,
-}
-
-impl PackBuf {
-    /// Extra elements so the start can be moved to a 64-byte boundary.
-    const SLACK: usize = 16;
-
-    fn take(len: usize) -> PackBuf {
-        let need = len + Self::SLACK;
-        let mut v = POOL
-            .try_with(|pool| {
-                let mut pool = pool.borrow_mut();
-                // The smallest buffer that fits, else the largest (to grow).
-                let fit = (0..pool.len())
-                    .filter(|&i| pool[i].len() >= need)
-                    .min_by_key(|&i| pool[i].len())
-                    .or_else(|| (0..pool.len()).max_by_key(|&i| pool[i].len()));
-                fit.map(|i| pool.swap_remove(i))
-            })
-            .ok()
-            .flatten()
-            .unwrap_or_default();
-        if v.len() < need {
-            v = vec![0.0; need];
-        }
-        let off = v.as_ptr().align_offset(64);
-        let off = if off < Self::SLACK { off } else { 0 };
-        PackBuf { v, off }
-    }
-
-    fn ptr(&mut self) -> *mut f32 {
-        self.v[self.off..].as_mut_ptr()
-    }
-}
-
-impl Drop for PackBuf {
-    fn drop(&mut self) {
-        let v = std::mem::take(&mut self.v);
-        let _ = POOL.try_with(|pool| pool.borrow_mut().push(v));
     }
 }

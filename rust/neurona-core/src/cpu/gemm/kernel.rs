@@ -57,6 +57,30 @@ pub(super) trait MicroKernel {
         false
     }
 
+    /// Whether `tile_strided` is implemented (the driver then may skip packing A).
+    const STRIDED: bool = false;
+
+    /// The first `mr` (1..=MR) rows of a tile as `tile_rows` computes them, with the same
+    /// operations in the same order, but reading A where it lies: element (i, p) of the panel
+    /// at `a[i * rs_a + p * cs_a]`. Returns false if the kernel has no such variant.
+    ///
+    /// # Safety
+    /// As `tile_rows`; every element (i, p), i < mr, p < kc, of A is readable.
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn tile_strided(
+        _mr: usize,
+        _kc: usize,
+        _a: *const f32,
+        _a_strides: (usize, usize),
+        _b: *const f32,
+        _c: *mut f32,
+        _rs_c: usize,
+        _u: &Update,
+    ) -> bool {
+        false
+    }
+
     /// Hints that the cache line at `p` is needed soon (into L2); no-op by default.
     #[inline(always)]
     unsafe fn prefetch_l2(_p: *const f32) {}
@@ -101,14 +125,19 @@ pub(super) struct KernelSet {
     /// Packs B into NR-wide panels.
     pub pack_b: unsafe fn(&PackArgs, *mut f32),
     pub macro_kernel: unsafe fn(&MacroArgs),
+    /// The macro-kernel reading A unpacked (`MacroArgs::a` points at A's element (0, 0) of
+    /// the block, with the given (row, column) strides); usable only when `direct` is set.
+    pub macro_kernel_direct: unsafe fn(&MacroArgs, (usize, usize)),
+    /// Whether the micro-kernel can read A unpacked (`MicroKernel::STRIDED`).
+    pub direct: bool,
 }
 
 /// The largest MR * NR of any kernel (AVX-512: 12 x 32); sizes the edge tile on the stack.
-const MAX_TILE: usize = 12 * 32;
-const MAX_NR: usize = 32;
+pub(super) const MAX_TILE: usize = 12 * 32;
+pub(super) const MAX_NR: usize = 32;
 
 #[repr(C, align(64))]
-struct Tile([f32; MAX_TILE]);
+pub(super) struct Tile(pub(super) [f32; MAX_TILE]);
 
 /// Walks the tiles of one block: B panels outside (a panel of B stays in L1 while the A
 /// panels of the block stream from L2), A panels inside.
@@ -212,6 +241,13 @@ macro_rules! define_kernel_set {
         unsafe fn macro_kernel(m: &$crate::cpu::gemm::kernel::MacroArgs) {
             $crate::cpu::gemm::kernel::macro_kernel::<$kernel>(m)
         }
+        $(#[target_feature(enable = $feat)])?
+        unsafe fn macro_kernel_direct(
+            m: &$crate::cpu::gemm::kernel::MacroArgs,
+            a_strides: (usize, usize),
+        ) {
+            $crate::cpu::gemm::kernel_direct::macro_kernel_direct::<$kernel>(m, a_strides)
+        }
         pub(in $crate::cpu::gemm) static KERNELS: $crate::cpu::gemm::kernel::KernelSet =
             $crate::cpu::gemm::kernel::KernelSet {
                 name: $name,
@@ -220,6 +256,8 @@ macro_rules! define_kernel_set {
                 pack_a,
                 pack_b,
                 macro_kernel,
+                macro_kernel_direct,
+                direct: <$kernel as $crate::cpu::gemm::kernel::MicroKernel>::STRIDED,
             };
     };
 }

@@ -42,6 +42,31 @@ impl MicroKernel for Avx2 {
         true
     }
 
+    const STRIDED: bool = true;
+
+    #[inline(always)]
+    unsafe fn tile_strided(
+        mr: usize,
+        kc: usize,
+        a: *const f32,
+        (rs_a, cs_a): (usize, usize),
+        b: *const f32,
+        c: *mut f32,
+        rs_c: usize,
+        u: &Update,
+    ) -> bool {
+        match mr {
+            1 => tile_strided::<1>(kc, a, rs_a, cs_a, b, c, rs_c, u),
+            2 => tile_strided::<2>(kc, a, rs_a, cs_a, b, c, rs_c, u),
+            3 => tile_strided::<3>(kc, a, rs_a, cs_a, b, c, rs_c, u),
+            4 => tile_strided::<4>(kc, a, rs_a, cs_a, b, c, rs_c, u),
+            5 => tile_strided::<5>(kc, a, rs_a, cs_a, b, c, rs_c, u),
+            6 => tile_strided::<6>(kc, a, rs_a, cs_a, b, c, rs_c, u),
+            _ => return false,
+        }
+        true
+    }
+
     #[inline(always)]
     unsafe fn prefetch_l2(p: *const f32) {
         _mm_prefetch::<_MM_HINT_T1>(p.cast());
@@ -71,6 +96,45 @@ unsafe fn tile_rows<const R: usize>(
         a = a.add(MR);
         b = b.add(NR);
     }
+    store(&acc, c, rs_c, u);
+}
+
+/// The first R rows of a tile with A unpacked: element (i, p) at `a[i * rs_a + p * cs_a]`.
+/// The same FMAs in the same order as `tile_rows`, so the result is bitwise the same.
+#[target_feature(enable = "avx2,fma")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn tile_strided<const R: usize>(
+    kc: usize,
+    a: *const f32,
+    rs_a: usize,
+    cs_a: usize,
+    b: *const f32,
+    c: *mut f32,
+    rs_c: usize,
+    u: &Update,
+) {
+    let mut acc = [[_mm256_setzero_ps(); 2]; R];
+    let mut rows = [a; R];
+    for (i, r) in rows.iter_mut().enumerate() {
+        *r = a.wrapping_add(i * rs_a);
+    }
+    let mut b = b;
+    for p in 0..kc {
+        let b0 = _mm256_loadu_ps(b);
+        let b1 = _mm256_loadu_ps(b.add(8));
+        for (row, r) in acc.iter_mut().zip(&rows) {
+            let ai = _mm256_broadcast_ss(&*r.add(p * cs_a));
+            row[0] = _mm256_fmadd_ps(ai, b0, row[0]);
+            row[1] = _mm256_fmadd_ps(ai, b1, row[1]);
+        }
+        b = b.add(NR);
+    }
+    store(&acc, c, rs_c, u);
+}
+
+/// Merges R rows of accumulators into C (see `Update`).
+#[inline(always)]
+unsafe fn store<const R: usize>(acc: &[[__m256; 2]; R], c: *mut f32, rs_c: usize, u: &Update) {
     let alpha = _mm256_set1_ps(u.alpha);
     let beta = _mm256_set1_ps(u.beta);
     let zero = _mm256_setzero_ps();

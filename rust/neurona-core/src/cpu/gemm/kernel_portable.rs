@@ -44,6 +44,68 @@ impl<const MR: usize, const NR: usize> MicroKernel for Portable<MR, NR> {
             }
         }
     }
+
+    const STRIDED: bool = true;
+
+    #[inline(always)]
+    unsafe fn tile_strided(
+        mr: usize,
+        kc: usize,
+        a: *const f32,
+        (rs_a, cs_a): (usize, usize),
+        b: *const f32,
+        c: *mut f32,
+        rs_c: usize,
+        u: &Update,
+    ) -> bool {
+        if mr == 0 || mr > MR {
+            return false;
+        }
+        Self::tile_with(mr, kc, |i, p| *a.add(i * rs_a + p * cs_a), b, c, rs_c, u);
+        true
+    }
+}
+
+impl<const MR: usize, const NR: usize> Portable<MR, NR> {
+    /// The accumulation and merge of `tile`, rows 0..mr, with A's element (i, p) read by
+    /// `a_at(i, p)`: the packed and the unpacked path share this code, so they agree bitwise.
+    #[inline(always)]
+    unsafe fn tile_with(
+        mr: usize,
+        kc: usize,
+        a_at: impl Fn(usize, usize) -> f32,
+        b: *const f32,
+        c: *mut f32,
+        rs_c: usize,
+        u: &Update,
+    ) {
+        let mut acc = [[0.0f32; NR]; MR];
+        for p in 0..kc {
+            let bv = b.add(p * NR).cast::<[f32; NR]>().read_unaligned();
+            for (i, row) in acc.iter_mut().enumerate().take(mr) {
+                let ai = a_at(i, p);
+                for (x, &bj) in row.iter_mut().zip(bv.iter()) {
+                    *x += ai * bj;
+                }
+            }
+        }
+        for (i, row) in acc.iter().enumerate().take(mr) {
+            let cr = c.add(i * rs_c);
+            for (j, &x) in row.iter().enumerate() {
+                let mut v = u.alpha * x;
+                if u.load_c {
+                    v += u.beta * *cr.add(j);
+                }
+                if !u.bias.is_null() {
+                    v += *u.bias.add(j);
+                }
+                if u.relu {
+                    v = v.max(0.0);
+                }
+                *cr.add(j) = v;
+            }
+        }
+    }
 }
 
 define_kernel_set!("portable", Portable<4, 8>, 4, 8, pack_panels);

@@ -8,8 +8,13 @@
 //! MC x KC blocks, and an MR x NR register micro-kernel (one file per ISA, chosen once at run
 //! time, see `isa`) computes each tile of C. Threads split the output tiles, never K, so the
 //! result is bitwise identical for any rayon thread count.
+//!
+//! Products with few columns skip packing A: the micro-kernel reads A where it lies
+//! (`kernel_direct`), with the same arithmetic. A B used many times (a recurrent layer's
+//! weights) can be packed once (`PackedB`, `sgemm_packed_b`).
 
 mod blocking;
+mod buffers;
 mod driver;
 mod isa;
 mod kernel;
@@ -17,13 +22,19 @@ mod kernel;
 mod kernel_avx2;
 #[cfg(target_arch = "x86_64")]
 mod kernel_avx512;
+mod kernel_direct;
 #[cfg(target_arch = "aarch64")]
 mod kernel_neon;
 mod kernel_portable;
 mod pack;
 #[cfg(target_arch = "x86_64")]
 mod pack_x86;
+mod prepacked;
 mod validate;
+
+#[cfg(test)]
+use prepacked::sgemm_packed_b_on;
+pub use prepacked::{sgemm_packed_b, PackedB};
 
 #[cfg(test)]
 mod tests;
@@ -142,6 +153,20 @@ pub fn sgemm_batched(
         (c, stride_c),
         epilogue,
     );
+}
+
+/// Runs `f` (which calls the GEMM on `work` = m * n * k multiply-adds in all) inside
+/// neurona's thread pool only when the GEMM would use threads for it. Below that, `f` runs
+/// on the calling thread: handing a small product to a pool worker and waiting for it costs
+/// more (tens of microseconds of wake-ups on a busy machine) than the product itself. With a
+/// one-thread pool nothing is ever handed off.
+/// The result is the same either way.
+pub fn install_if_threaded<R: Send>(work: usize, f: impl FnOnce() -> R + Send) -> R {
+    if driver::worth_threading(work) && crate::parallel::get_num_threads() > 1 {
+        crate::parallel::install(f)
+    } else {
+        f()
+    }
 }
 
 /// The micro-kernel in use: "avx512", "avx2", "neon" or "portable". Chosen once, on first

@@ -5,7 +5,7 @@
 //! pass needs, so a step touches its gate memory once. All slices are row-major with `hidden`
 //! (or `gates * hidden`) columns and the same number of batch rows.
 
-use super::act::{relu, sigmoid, tanh};
+use super::act::{relu, sigmoid_fma as sigmoid, tanh_fma as tanh};
 use super::{for_blocks, rows_per_task, simd_kernel, LANES as W};
 use rayon::prelude::*;
 
@@ -57,7 +57,7 @@ fn lstm_block(
         let f = sigmoid(gf[j]);
         let g = tanh(gg[j]);
         let o = sigmoid(go[j]);
-        let cv = f * cp[j] + i * g;
+        let cv = f.mul_add(cp[j], i * g);
         let t = tanh(cv);
         gi[j] = i;
         gf[j] = f;
@@ -143,13 +143,13 @@ fn gru_block(
     for j in 0..W {
         let r = sigmoid(gr[j] + hr[j]);
         let z = sigmoid(gz[j] + hz[j]);
-        let nv = tanh(gn[j] + r * hhn[j]);
+        let nv = tanh(r.mul_add(hhn[j], gn[j]));
         gr[j] = r;
         gz[j] = z;
         gn[j] = nv;
         hn[j] = hhn[j];
         // n + z*(h_prev - n) = (1-z)*n + z*h_prev, written as PyTorch's CPU cell does.
-        h[j] = nv + z * (hp[j] - nv);
+        h[j] = z.mul_add(hp[j] - nv, nv);
     }
 }
 

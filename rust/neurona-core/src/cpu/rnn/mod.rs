@@ -12,6 +12,7 @@ pub mod cells;
 pub mod cells_backward;
 pub mod scratch;
 pub mod sequence;
+pub mod stacked;
 
 #[cfg(test)]
 mod reference;
@@ -120,7 +121,8 @@ pub(crate) use for_blocks;
 /// Defines a kernel whose body is compiled three times (AVX-512, AVX2, baseline) and picked at
 /// run time, so the activation arithmetic inlined into it vectorises as wide as the CPU allows.
 /// The three builds do the same IEEE operations in the same order (Rust never contracts a*b+c
-/// into an FMA), so they give bitwise identical results.
+/// into an FMA, and an explicit `mul_add` rounds once in every build, in hardware or in
+/// libm's `fmaf` on the baseline one), so they give bitwise identical results.
 macro_rules! simd_kernel {
     ($(#[$m:meta])* $vis:vis fn $name:ident($($a:ident: $t:ty),* $(,)?) $body:block) => {
         $(#[$m])*
@@ -131,18 +133,21 @@ macro_rules! simd_kernel {
             fn body($($a: $t),*) $body
             #[cfg(target_arch = "x86_64")]
             {
-                #[target_feature(enable = "avx512f")]
+                #[target_feature(enable = "avx512f,avx2,fma")]
                 #[allow(clippy::too_many_arguments)]
                 unsafe fn avx512($($a: $t),*) { body($($a),*) }
-                // AVX2, not just AVX: the exponent bit tricks need 256-bit integer lanes.
-                #[target_feature(enable = "avx2")]
+                // AVX2, not just AVX: the exponent bit tricks need 256-bit integer lanes; FMA
+                // for the `act::*_fma` functions (on every AVX2 CPU but a few VIA ones).
+                #[target_feature(enable = "avx2,fma")]
                 #[allow(clippy::too_many_arguments)]
                 unsafe fn avx2($($a: $t),*) { body($($a),*) }
                 if std::arch::is_x86_feature_detected!("avx512f") {
                     // SAFETY: the CPU has the feature this build was compiled for.
                     return unsafe { avx512($($a),*) };
                 }
-                if std::arch::is_x86_feature_detected!("avx2") {
+                if std::arch::is_x86_feature_detected!("avx2")
+                    && std::arch::is_x86_feature_detected!("fma")
+                {
                     // SAFETY: as above.
                     return unsafe { avx2($($a),*) };
                 }

@@ -3,7 +3,8 @@
 //!
 //! Forward: the input projection of every time step is ONE GEMM (T*N x I by I x G, biases in
 //! its epilogue); then each step is one GEMM h_{t-1} W_hh^T accumulated onto that step's
-//! projection, followed by the fused cell kernel. Backward walks the steps in reverse with the
+//! projection, followed by the fused cell kernel. W_hh (forward and backward) is packed for
+//! the GEMM once per sequence, not once per step. Backward walks the steps in reverse with the
 //! fused backward cell kernel and one GEMM per step for the gradient reaching h_{t-1}; the
 //! weight and input gradients are then a handful of GEMMs over all steps at once.
 //!
@@ -16,8 +17,9 @@
 use super::cells::{gru_forward, lstm_forward, rnn_forward};
 use super::cells_backward::{gru_backward, lstm_backward, rnn_backward};
 use super::scratch;
+use super::stacked;
 use super::Mode;
-use crate::cpu::gemm::{sgemm, Epilogue, MatMut, MatRef};
+use crate::cpu::gemm::{sgemm, sgemm_packed_b, Epilogue, MatMut, MatRef, PackedB};
 use rayon::prelude::*;
 
 /// Shapes, direction and weights of one layer-direction. Weights are row-major:
@@ -48,6 +50,10 @@ impl Problem<'_> {
     }
 
     /// The sequence position processed at step s.
+    pub fn pos_of_step(&self, s: usize) -> usize {
+        self.pos(s)
+    }
+
     fn pos(&self, s: usize) -> usize {
         if self.reverse {
             self.steps - 1 - s
@@ -87,6 +93,8 @@ pub struct Saved {
     pub cells: Vec<f32>,
     pub tanh_cells: Vec<f32>,
     pub hn: Vec<f32>,
+    /// Elman RNN and LSTM: the stacked [x_t, h_prev, 1] rows (see `stacked`).
+    pub stacked: Vec<f32>,
 }
 
 impl Drop for Saved {
@@ -96,6 +104,7 @@ impl Drop for Saved {
             &mut self.cells,
             &mut self.tanh_cells,
             &mut self.hn,
+            &mut self.stacked,
         ] {
             scratch::give(std::mem::take(v));
         }
@@ -133,18 +142,28 @@ pub fn forward(p: &Problem, x: &[f32], h0: &[f32], c0: Option<&[f32]>, y: &mut [
     };
     // Every buffer taken from the pool below is overwritten whole before it is read.
     let mut gates = scratch::take(t * ng);
-    sgemm(
-        1.0,
-        MatRef::row_major(x, t * n, p.input),
-        MatRef::row_major(p.w_ih, g, p.input).t(),
-        0.0,
-        MatMut::row_major(&mut gates, t * n, g),
-        bias.as_deref().map_or(Epilogue::None, Epilogue::Bias),
-    );
-
-    let whh_t = MatRef::row_major(p.w_hh, g, h).t();
-    let lstm = p.mode == Mode::Lstm;
     let gru = p.mode == Mode::Gru;
+    // Elman RNN and LSTM: each step is one product over the stacked [x_t, h_prev] (see
+    // `stacked`); GRU: the input projection of all steps at once, then W_hh h per step.
+    let mut z = scratch::take(if gru { 0 } else { t * n * stacked::width(p) });
+    let w_step = if gru {
+        sgemm(
+            1.0,
+            MatRef::row_major(x, t * n, p.input),
+            MatRef::row_major(p.w_ih, g, p.input).t(),
+            0.0,
+            MatMut::row_major(&mut gates, t * n, g),
+            bias.as_deref().map_or(Epilogue::None, Epilogue::Bias),
+        );
+        // W_hh^T is the B operand of every step: packed once for the whole sequence.
+        PackedB::new(MatRef::row_major(p.w_hh, g, h).t())
+    } else {
+        stacked::fill(p, x, h0, &mut z);
+        let w = stacked::weights(p);
+        PackedB::new(MatRef::row_major(&w, g, p.input + h).t())
+    };
+    let step_bias = bias.as_deref().map_or(Epilogue::None, Epilogue::Bias);
+    let lstm = p.mode == Mode::Lstm;
     let (hs, tail) = y.split_at_mut(t * nh);
     let mut cells = scratch::take(if lstm { t * nh } else { 0 });
     let mut tanh_cells = scratch::take(cells.len());
@@ -158,28 +177,21 @@ pub fn forward(p: &Problem, x: &[f32], h0: &[f32], c0: Option<&[f32]>, y: &mut [
             _ => row_pair(hs, nh, p.pos(s - 1), pos),
         };
         let gates_t = &mut gates[pos * ng..(pos + 1) * ng];
-        let hm = MatRef::row_major(h_prev, n, h);
+        if !gru {
+            sgemm_packed_b(
+                1.0,
+                stacked::step_operand(p, &z, pos),
+                &w_step,
+                0.0,
+                MatMut::row_major(gates_t, n, g),
+                step_bias,
+            );
+        }
         match p.mode {
             Mode::RnnTanh | Mode::RnnRelu => {
-                sgemm(
-                    1.0,
-                    hm,
-                    whh_t,
-                    1.0,
-                    MatMut::row_major(gates_t, n, g),
-                    Epilogue::None,
-                );
                 rnn_forward(h, p.mode == Mode::RnnRelu, gates_t, h_out);
             }
             Mode::Lstm => {
-                sgemm(
-                    1.0,
-                    hm,
-                    whh_t,
-                    1.0,
-                    MatMut::row_major(gates_t, n, g),
-                    Epilogue::None,
-                );
                 let (c_prev, c_out) = match s {
                     0 => (c0.unwrap_or_default(), &mut cells[pos * nh..(pos + 1) * nh]),
                     _ => row_pair(&mut cells, nh, p.pos(s - 1), pos),
@@ -189,10 +201,14 @@ pub fn forward(p: &Problem, x: &[f32], h0: &[f32], c0: Option<&[f32]>, y: &mut [
             }
             Mode::Gru => {
                 let ep = p.b_hh.map_or(Epilogue::None, Epilogue::Bias);
-                sgemm(1.0, hm, whh_t, 0.0, MatMut::row_major(&mut hh, n, g), ep);
+                let hm = MatRef::row_major(h_prev, n, h);
+                sgemm_packed_b(1.0, hm, &w_step, 0.0, MatMut::row_major(&mut hh, n, g), ep);
                 let hn_t = &mut hn[pos * nh..(pos + 1) * nh];
                 gru_forward(h, gates_t, &hh, h_prev, h_out, hn_t);
             }
+        }
+        if !gru && s + 1 < t {
+            stacked::set_prev(p, &mut z, p.pos(s + 1), h_out);
         }
     }
 
@@ -210,6 +226,7 @@ pub fn forward(p: &Problem, x: &[f32], h0: &[f32], c0: Option<&[f32]>, y: &mut [
         cells,
         tanh_cells,
         hn,
+        stacked: z,
     }
 }
 
@@ -274,7 +291,8 @@ pub fn backward(
         Vec::new()
     };
     let mut dh_prev = vec![0.0f32; nh];
-    let w_hh = MatRef::row_major(p.w_hh, g, h);
+    // W_hh is the B operand of every step's dh_prev = dgh_t W_hh: packed once.
+    let w_hh = PackedB::new(MatRef::row_major(p.w_hh, g, h));
 
     for s in (0..t).rev() {
         let pos = p.pos(s);
@@ -327,10 +345,10 @@ pub fn backward(
             let dgh_t = if gru { &dgh_own[grow] } else { &dgx[grow] };
             let beta = if gru { 1.0 } else { 0.0 };
             let dst = MatMut::row_major(&mut dh_prev, n, h);
-            sgemm(
+            sgemm_packed_b(
                 1.0,
                 MatRef::row_major(dgh_t, n, g),
-                w_hh,
+                &w_hh,
                 beta,
                 dst,
                 Epilogue::None,
@@ -345,21 +363,6 @@ pub fn backward(
         out.c0 = Some(dc);
     }
 
-    let dgh: &[f32] = if gru { &dgh_own } else { &dgx };
-    let xm = MatRef::row_major(x, t * n, i);
-    if needs.w_ih {
-        let mut dw = vec![0.0f32; g * i];
-        let dgx_t = MatRef::row_major(&dgx, t * n, g).t();
-        sgemm(
-            1.0,
-            dgx_t,
-            xm,
-            0.0,
-            MatMut::row_major(&mut dw, g, i),
-            Epilogue::None,
-        );
-        out.w_ih = Some(dw);
-    }
     if needs.x {
         let mut dx = vec![0.0f32; t * n * i];
         let w_ih = MatRef::row_major(p.w_ih, g, i);
@@ -374,21 +377,27 @@ pub fn backward(
         );
         out.x = Some(dx);
     }
-    if needs.w_hh {
-        out.w_hh = Some(weight_hh_grad(p, h0, hs, dgh));
-    }
-    if needs.b_ih {
-        out.b_ih = Some(column_sums(&dgx, t * n, g));
-    }
-    if needs.b_hh {
-        out.b_hh = Some(if gru {
-            column_sums(dgh, t * n, g)
-        } else {
-            match &out.b_ih {
-                Some(b) => b.clone(),
-                None => column_sums(dgh, t * n, g),
-            }
-        });
+    if gru {
+        if needs.w_ih {
+            out.w_ih = Some(weight_ih_grad(x, &dgx, t * n, i, g));
+        }
+        if needs.w_hh {
+            out.w_hh = Some(weight_hh_grad(p, h0, hs, &dgh_own));
+        }
+        if needs.b_ih {
+            out.b_ih = Some(column_sums(&dgx, t * n, g));
+        }
+        if needs.b_hh {
+            out.b_hh = Some(column_sums(&dgh_own, t * n, g));
+        }
+    } else if needs.w_ih || needs.w_hh || needs.b_ih || needs.b_hh {
+        // One product for both weights and the bias (the pre-activations' gradient is the
+        // same for the input and the hidden part here).
+        let (dw_ih, dw_hh, db) = stacked::weight_grads(p, &saved.stacked, &dgx);
+        out.w_ih = needs.w_ih.then_some(dw_ih);
+        out.w_hh = needs.w_hh.then_some(dw_hh);
+        out.b_hh = needs.b_hh.then(|| db.clone());
+        out.b_ih = needs.b_ih.then_some(db);
     }
     scratch::give(dgx);
     scratch::give(dgh_own);
@@ -397,10 +406,15 @@ pub fn backward(
 
 /// dW_hh = sum over steps of dgh_t^T h_{t-1}: one GEMM over every step whose previous state
 /// is in `hs` (they are contiguous: positions shifted by one), plus the step that read h0.
+///
+/// Computed as its transpose, h_prev^T dgh (H x G), then transposed: with the states as A
+/// (H rows, read unpacked) and the gate gradients as B (packed by plain row copies), neither
+/// operand needs the slow narrow transposing pack that dgh^T as A would. Each element is the
+/// same sum in the same order either way.
 fn weight_hh_grad(p: &Problem, h0: &[f32], hs: &[f32], dgh: &[f32]) -> Vec<f32> {
     let (t, n, h, g) = (p.steps, p.batch, p.hidden, p.g());
     let (nh, ng) = (n * h, n * g);
-    let mut dw = vec![0.0f32; g * h];
+    let mut dwt = scratch::take(h * g);
     let mut beta = 0.0;
     if t > 1 {
         // forward: steps 1..T read states 0..T-1; reverse: steps 0..T-1 read states 1..T.
@@ -409,30 +423,56 @@ fn weight_hh_grad(p: &Problem, h0: &[f32], hs: &[f32], dgh: &[f32]) -> Vec<f32> 
         } else {
             (&dgh[ng..t * ng], &hs[..(t - 1) * nh])
         };
-        let a = MatRef::row_major(dg, (t - 1) * n, g).t();
-        let b = MatRef::row_major(prev, (t - 1) * n, h);
+        let a = MatRef::row_major(prev, (t - 1) * n, h).t();
+        let b = MatRef::row_major(dg, (t - 1) * n, g);
         sgemm(
             1.0,
             a,
             b,
             0.0,
-            MatMut::row_major(&mut dw, g, h),
+            MatMut::row_major(&mut dwt, h, g),
             Epilogue::None,
         );
         beta = 1.0;
     }
     let first = p.pos(0);
-    let a = MatRef::row_major(&dgh[first * ng..(first + 1) * ng], n, g).t();
-    let b = MatRef::row_major(h0, n, h);
+    let a = MatRef::row_major(h0, n, h).t();
+    let b = MatRef::row_major(&dgh[first * ng..(first + 1) * ng], n, g);
     sgemm(
         1.0,
         a,
         b,
         beta,
-        MatMut::row_major(&mut dw, g, h),
+        MatMut::row_major(&mut dwt, h, g),
         Epilogue::None,
     );
+    let dw = transpose(&dwt, h, g);
+    scratch::give(dwt);
     dw
+}
+
+/// dW_ih = dgx^T x (G x I) over all steps, computed as x^T dgx and transposed (see
+/// `weight_hh_grad`).
+fn weight_ih_grad(x: &[f32], dgx: &[f32], rows: usize, i: usize, g: usize) -> Vec<f32> {
+    let mut dwt = scratch::take(i * g);
+    sgemm(
+        1.0,
+        MatRef::row_major(x, rows, i).t(),
+        MatRef::row_major(dgx, rows, g),
+        0.0,
+        MatMut::row_major(&mut dwt, i, g),
+        Epilogue::None,
+    );
+    let dw = transpose(&dwt, i, g);
+    scratch::give(dwt);
+    dw
+}
+
+/// The transpose of a (rows, cols) row-major matrix.
+fn transpose(m: &[f32], rows: usize, cols: usize) -> Vec<f32> {
+    let mut out = vec![0.0f32; rows * cols];
+    stacked::transpose_into(m, rows, cols, &mut out);
+    out
 }
 
 /// Columns below which one task sums all of them.

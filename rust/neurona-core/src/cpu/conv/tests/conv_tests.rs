@@ -93,6 +93,63 @@ const CASES: &[(
         1,
         true,
     ),
+    // 3x3 stride 1 with >= 16 channels: F(4x4, 3x3), every padding, partial tiles, chunks that
+    // span samples (wide rows), many samples per task.
+    (
+        [3, 16, 9, 10],
+        [16, 16, 3, 3],
+        (1, 1),
+        (0, 0),
+        (1, 1),
+        1,
+        true,
+    ),
+    (
+        [2, 17, 5, 7],
+        [18, 17, 3, 3],
+        (1, 1),
+        (2, 2),
+        (1, 1),
+        1,
+        true,
+    ),
+    (
+        [2, 16, 12, 9],
+        [20, 16, 3, 3],
+        (1, 1),
+        (0, 2),
+        (1, 1),
+        1,
+        false,
+    ),
+    // 16 channels on a plane 4x4 tiles cover badly: F(2x2) (see `winograd4::pays_off`).
+    (
+        [2, 16, 8, 7],
+        [20, 16, 3, 3],
+        (1, 1),
+        (0, 2),
+        (1, 1),
+        1,
+        false,
+    ),
+    (
+        [3, 16, 7, 45],
+        [16, 16, 3, 3],
+        (1, 1),
+        (1, 1),
+        (1, 1),
+        1,
+        true,
+    ),
+    (
+        [19, 16, 6, 5],
+        [16, 16, 3, 3],
+        (1, 1),
+        (2, 1),
+        (1, 1),
+        1,
+        true,
+    ),
 ];
 
 fn geom(i: usize) -> (Conv2dGeom, bool) {
@@ -316,6 +373,7 @@ fn conv_is_bitwise_identical_across_thread_counts() {
         ([37, 8, 17, 15], [12, 8, 3, 3], 1),
         ([1, 16, 30, 30], [32, 8, 3, 3], 2),
         ([6, 16, 20, 20], [16, 16, 1, 1], 1),
+        ([37, 16, 13, 11], [20, 16, 3, 3], 1),
     ];
     for (s, (input, weight, groups)) in shapes.into_iter().enumerate() {
         let p = Conv2dParams {

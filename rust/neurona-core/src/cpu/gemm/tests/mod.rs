@@ -14,6 +14,7 @@
 
 mod batched;
 mod checks;
+mod prepacked;
 mod reference;
 mod threads;
 

@@ -1,0 +1,399 @@
+//! 3x3 stride-1 convolutions by Winograd's F(4x4, 3x3), for layers with enough channels: 36
+//! GEMMs over transformed 6x6 tiles do the work of 144 multiplies per 4x4 output tile with 36
+//! (F(2x2, 3x3) in `winograd.rs` needs 64), and every input value is transformed about 2.25
+//! times instead of 4. Used for the forward pass, the input gradient (a 3x3 correlation of
+//! grad_out with the flipped, transposed kernel) and the weight gradient
+//! (`G^T [sum over tiles of (A dY A^T) . (B^T d B)] G`).
+//!
+//! Its rounding error is several times that of F(2x2) (the transforms' coefficients reach 8),
+//! still well inside the `K * eps * sum|terms|` bound for a sum of `K = 9 * C` terms, so it
+//! takes only layers of at least `MIN_CHANNELS` channels, where that bound is loose enough.
+//!
+//! Work is cut in tasks of whole samples (a count fixed by the shape), each processed in chunks
+//! of tile rows: transform the chunk, run the 36 GEMMs, transform back. Weight-gradient tasks
+//! keep private 36-plane accumulators that are added in task order, so results are bitwise
+//! identical for any thread count.
+
+use rayon::prelude::*;
+
+use super::conv2d_forward::PAR_MIN_FLOPS;
+use super::dot_gemm::gemm_abt_acc;
+use super::params::Conv2dGeom;
+use super::simd::avx2_variant;
+use super::winograd4_transforms::{
+    grad_out_transform, input_transform, output_transform, scratch_len, weight_grad_tile,
+    weight_tile, Chunk,
+};
+use crate::cpu::gemm::{sgemm_batched, Epilogue, MatMut, MatRef};
+
+/// Channels needed on both sides (see the module doc on rounding).
+const MIN_CHANNELS: usize = 16;
+/// Tiles per forward / input-gradient chunk (the GEMMs' width): wide, so packing the 36
+/// transformed kernels once per chunk stays small next to the products.
+const TARGET_TILES: usize = 256;
+/// Tiles per weight-gradient chunk: the length of its dot products.
+const WEIGHT_TILES: usize = 512;
+/// At most this many weight-gradient partials.
+const MAX_WEIGHT_TASKS: usize = 16;
+
+/// Whether `g` is a convolution these kernels handle (and it is worth it).
+pub(crate) fn applies(g: &Conv2dGeom) -> bool {
+    (
+        g.kh, g.kw, g.stride_h, g.stride_w, g.dil_h, g.dil_w, g.groups,
+    ) == (3, 3, 1, 1, 1, 1, 1)
+        && g.pad_h <= 2
+        && g.pad_w <= 2
+        && g.c_in >= MIN_CHANNELS
+        && g.c_out >= MIN_CHANNELS
+        && pays_off(g.out_h, g.out_w)
+}
+
+/// Whether F(4x4) needs clearly fewer GEMM columns than F(2x2) (16 per tile, plus one scratch
+/// column per tile row) for an `oh x ow` output. Its transforms cost more per column and do
+/// worse on narrow rows, so a plane that 4x4 tiles cover badly (14 wide: 3.5 tiles, 31% of
+/// the work on padding) stays on F(2x2).
+fn pays_off(oh: usize, ow: usize) -> bool {
+    let f4 = 36 * oh.div_ceil(4) * ow.div_ceil(4);
+    let f2 = 16 * oh.div_ceil(2) * (ow.div_ceil(2) + 1);
+    10 * f4 <= 6 * f2
+}
+
+/// A stride-1 3x3 correlation: `[batch, c_in, h, w]` padded by `pad` to `[batch, c_out, oh,
+/// ow]`, covered by `th x tw` 4x4 output tiles.
+#[derive(Clone, Copy)]
+struct Problem {
+    batch: usize,
+    c_in: usize,
+    h: usize,
+    w: usize,
+    c_out: usize,
+    pad: (usize, usize),
+    oh: usize,
+    ow: usize,
+    th: usize,
+    tw: usize,
+}
+
+impl Problem {
+    fn new(
+        batch: usize,
+        c_in: usize,
+        (h, w): (usize, usize),
+        c_out: usize,
+        pad: (usize, usize),
+    ) -> Self {
+        let (oh, ow) = (h + 2 * pad.0 - 2, w + 2 * pad.1 - 2);
+        Problem {
+            batch,
+            c_in,
+            h,
+            w,
+            c_out,
+            pad,
+            oh,
+            ow,
+            th: oh.div_ceil(4),
+            tw: ow.div_ceil(4),
+        }
+    }
+    fn min_len(&self) -> usize {
+        if self.batch * self.c_in * self.c_out * self.oh * self.ow * 9 < PAR_MIN_FLOPS {
+            usize::MAX
+        } else {
+            1
+        }
+    }
+    /// Where tile row `r` of a task lives: (sample within the task, tile-row index).
+    fn locate(&self, r: usize) -> (usize, usize) {
+        (r / self.th, r % self.th)
+    }
+}
+
+/// Per-task buffers: transform scratch, transformed input, transformed output (or gradient).
+struct Scratch {
+    t: Vec<f32>,
+    v: Vec<f32>,
+    m: Vec<f32>,
+}
+
+fn scratch(p: &Problem, rows: usize) -> Scratch {
+    let n = (rows * p.tw).next_multiple_of(8);
+    Scratch {
+        t: vec![0.0; scratch_len(n)],
+        v: vec![0.0; 36 * p.c_in * n],
+        m: vec![0.0; 36 * p.c_out * n],
+    }
+}
+
+/// `U[xi]` for the 36 positions, each stored transposed (`c_in x c_out` row-major): from
+/// `weight` `[c_out, c_in, 3, 3]`, or with `flip` from its transpose rotated by 180 degrees
+/// (the input-gradient kernel, whose output channels are the forward's input channels).
+fn transform_weights(weight: &[f32], c_out: usize, c_in: usize, flip: bool) -> Vec<f32> {
+    let (rows, cols) = if flip { (c_out, c_in) } else { (c_in, c_out) };
+    let mut u = vec![0.0f32; 36 * rows * cols];
+    for k in 0..c_out {
+        for c in 0..c_in {
+            let g = &weight[(k * c_in + c) * 9..(k * c_in + c + 1) * 9];
+            let t = if flip {
+                let r: [f32; 9] = std::array::from_fn(|i| g[8 - i]);
+                weight_tile(&r)
+            } else {
+                weight_tile(g)
+            };
+            let (i, j) = if flip { (k, c) } else { (c, k) };
+            for (xi, &val) in t.iter().enumerate() {
+                u[xi * rows * cols + i * cols + j] = val;
+            }
+        }
+    }
+    u
+}
+
+/// `out = correlate(x, kernel whose transform is u) + bias` for problem `p`.
+fn correlate(p: &Problem, x: &[f32], u: &[f32], bias: Option<&[f32]>, out: &mut [f32]) {
+    let tiles = p.th * p.tw;
+    let spt = (TARGET_TILES / tiles).clamp(1, (p.batch / 8).max(1));
+    let rpc = (TARGET_TILES / p.tw).max(1).min(spt * p.th);
+    let (in_len, out_len) = (p.c_in * p.h * p.w, p.c_out * p.oh * p.ow);
+    out.par_chunks_mut(spt * out_len)
+        .zip(x.par_chunks(spt * in_len))
+        .with_min_len(p.min_len())
+        .for_each_init(
+            || scratch(p, rpc),
+            |sc, (out_t, x_t)| correlate_task(p, rpc, u, bias, sc, out_t, x_t),
+        );
+}
+
+/// One task of `correlate`: all tile rows of the samples in `x_t`, chunk by chunk.
+#[inline(always)]
+fn correlate_chunks(
+    p: &Problem,
+    rpc: usize,
+    u: &[f32],
+    bias: Option<&[f32]>,
+    sc: &mut Scratch,
+    out_t: &mut [f32],
+    x_t: &[f32],
+) {
+    let (plane_in, plane_out) = (p.h * p.w, p.oh * p.ow);
+    let rows = out_t.len() / (p.c_out * plane_out) * p.th;
+    let mut r0 = 0;
+    while r0 < rows {
+        let cc = Chunk {
+            nr: rpc.min(rows - r0),
+            tw: p.tw,
+        };
+        let n = cc.cols();
+        let (vk, mk, uk) = (p.c_in * n, p.c_out * n, p.c_in * p.c_out);
+        for c in 0..p.c_in {
+            let row = |rr: usize| {
+                let (s, ty) = p.locate(r0 + rr);
+                ((s * p.c_in + c) * plane_in, ty)
+            };
+            input_transform(
+                x_t,
+                (p.h, p.w),
+                p.pad,
+                cc,
+                row,
+                &mut sc.t,
+                &mut sc.v,
+                c * n,
+                vk,
+            );
+        }
+        // M[xi] = U[xi] V[xi]; U is stored transposed so packing it is a contiguous copy.
+        let a = MatRef::row_major(&u[..uk], p.c_in, p.c_out).t();
+        let b = MatRef::row_major(&sc.v[..36 * vk], p.c_in, n);
+        let c = MatMut::row_major(&mut sc.m[..36 * mk], p.c_out, n);
+        sgemm_batched(
+            36,
+            1.0,
+            MatRef { data: u, ..a },
+            uk,
+            b,
+            vk,
+            0.0,
+            c,
+            mk,
+            Epilogue::None,
+        );
+        for k in 0..p.c_out {
+            let bk = bias.map_or(0.0, |b| b[k]);
+            let row = |rr: usize| {
+                let (s, ty) = p.locate(r0 + rr);
+                ((s * p.c_out + k) * plane_out, ty)
+            };
+            output_transform(
+                &sc.m,
+                k * n,
+                mk,
+                cc,
+                (p.oh, p.ow),
+                bk,
+                &mut sc.t,
+                out_t,
+                row,
+            );
+        }
+        r0 += cc.nr;
+    }
+}
+
+avx2_variant!(fn correlate_task => correlate_chunks(p: &Problem, rpc: usize, u: &[f32], bias: Option<&[f32]>, sc: &mut Scratch, out_t: &mut [f32], x_t: &[f32]));
+
+/// conv2d forward for a geometry where `applies(g)`.
+pub(crate) fn forward(
+    g: &Conv2dGeom,
+    input: &[f32],
+    weight: &[f32],
+    bias: Option<&[f32]>,
+    output: &mut [f32],
+) {
+    let p = Problem::new(g.batch, g.c_in, (g.h, g.w), g.c_out, (g.pad_h, g.pad_w));
+    let u = transform_weights(weight, g.c_out, g.c_in, false);
+    correlate(&p, input, &u, bias, output);
+}
+
+/// grad_input of conv2d: grad_out correlated with the flipped kernel, padded by 2 - pad.
+pub(crate) fn backward_input(
+    g: &Conv2dGeom,
+    weight: &[f32],
+    grad_out: &[f32],
+    grad_input: &mut [f32],
+) {
+    let p = Problem::new(
+        g.batch,
+        g.c_out,
+        (g.out_h, g.out_w),
+        g.c_in,
+        (2 - g.pad_h, 2 - g.pad_w),
+    );
+    let u = transform_weights(weight, g.c_out, g.c_in, true);
+    correlate(&p, grad_out, &u, None, grad_input);
+}
+
+/// grad_weight of conv2d, accumulated per fixed chunk of samples, chunks added in order.
+pub(crate) fn backward_weight(
+    g: &Conv2dGeom,
+    input: &[f32],
+    grad_out: &[f32],
+    grad_weight: &mut [f32],
+) {
+    let p = Problem::new(g.batch, g.c_in, (g.h, g.w), g.c_out, (g.pad_h, g.pad_w));
+    let (in_len, out_len) = (p.c_in * p.h * p.w, p.c_out * p.oh * p.ow);
+    let chunk = p.batch.div_ceil(MAX_WEIGHT_TASKS).max(1);
+    let s_len = 36 * p.c_out * p.c_in;
+    let mut partials = vec![0.0f32; p.batch.div_ceil(chunk) * s_len];
+    let p = &p;
+    let rpc = (WEIGHT_TILES / p.tw).max(1).min(chunk * p.th);
+    partials
+        .par_chunks_mut(s_len)
+        .zip(
+            input
+                .par_chunks(chunk * in_len)
+                .zip(grad_out.par_chunks(chunk * out_len)),
+        )
+        .with_min_len(p.min_len())
+        .for_each_init(
+            || scratch(p, rpc),
+            |sc, (s, (x_t, dy_t))| weight_task(p, rpc, sc, s, x_t, dy_t),
+        );
+    // Add the partials into the first in task order (threads split the elements, not the
+    // sum), then transform back one (k, c) kernel at a time.
+    let (total, rest) = partials.split_at_mut(s_len);
+    total
+        .par_chunks_mut(4096)
+        .with_min_len(p.min_len())
+        .enumerate()
+        .for_each(|(b, out)| {
+            for part in rest.chunks_exact(s_len) {
+                for (o, v) in out.iter_mut().zip(&part[b * 4096..]) {
+                    *o += *v;
+                }
+            }
+        });
+    let kc = p.c_out * p.c_in;
+    grad_weight
+        .par_chunks_mut(9)
+        .with_min_len(p.min_len().min(64))
+        .enumerate()
+        .for_each(|(j, out)| {
+            let s: [f32; 36] = std::array::from_fn(|xi| total[xi * kc + j]);
+            out.copy_from_slice(&weight_grad_tile(&s));
+        });
+}
+
+/// One task of `backward_weight`: accumulates the transformed weight gradient of the samples in
+/// `x_t` / `dy_t` into `s` (36 planes of `c_out x c_in`).
+#[inline(always)]
+fn weight_chunks(
+    p: &Problem,
+    rpc: usize,
+    sc: &mut Scratch,
+    s: &mut [f32],
+    x_t: &[f32],
+    dy_t: &[f32],
+) {
+    let (plane_in, plane_out) = (p.h * p.w, p.oh * p.ow);
+    let rows = dy_t.len() / (p.c_out * plane_out) * p.th;
+    let mut r0 = 0;
+    while r0 < rows {
+        let cc = Chunk {
+            nr: rpc.min(rows - r0),
+            tw: p.tw,
+        };
+        // Rows padded to whole vectors with zeros: the dot products run over all `n8`.
+        let (n, n8) = (cc.cols(), cc.cols().next_multiple_of(8));
+        let (vk, dk, sk) = (p.c_in * n8, p.c_out * n8, p.c_out * p.c_in);
+        for c in 0..p.c_in {
+            let row = |rr: usize| {
+                let (s, ty) = p.locate(r0 + rr);
+                ((s * p.c_in + c) * plane_in, ty)
+            };
+            input_transform(
+                x_t,
+                (p.h, p.w),
+                p.pad,
+                cc,
+                row,
+                &mut sc.t,
+                &mut sc.v,
+                c * n8,
+                vk,
+            );
+        }
+        for k in 0..p.c_out {
+            let row = |rr: usize| {
+                let (s, ty) = p.locate(r0 + rr);
+                ((s * p.c_out + k) * plane_out, ty)
+            };
+            grad_out_transform(
+                dy_t,
+                (p.oh, p.ow),
+                cc,
+                row,
+                &mut sc.t,
+                &mut sc.m,
+                k * n8,
+                dk,
+            );
+        }
+        if n8 > n {
+            for (buf, ch) in [(&mut sc.v, p.c_in), (&mut sc.m, p.c_out)] {
+                for row in buf[..36 * ch * n8].chunks_exact_mut(n8) {
+                    row[n..].fill(0.0);
+                }
+            }
+        }
+        // S[xi] += D[xi] V[xi]^T: both have the summed (tile) index contiguous.
+        for xi in 0..36 {
+            let (d, v) = (&sc.m[xi * dk..(xi + 1) * dk], &sc.v[xi * vk..(xi + 1) * vk]);
+            let sx = &mut s[xi * sk..(xi + 1) * sk];
+            gemm_abt_acc((p.c_out, p.c_in, n8), d, n8, v, n8, sx, p.c_in);
+        }
+        r0 += cc.nr;
+    }
+}
+
+avx2_variant!(fn weight_task => weight_chunks(p: &Problem, rpc: usize, sc: &mut Scratch, s: &mut [f32], x_t: &[f32], dy_t: &[f32]));

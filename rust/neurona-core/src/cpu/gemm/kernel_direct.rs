@@ -1,0 +1,97 @@
+//! The macro-kernel for an unpacked A: the micro-kernel reads A where it lies (any strides)
+//! and only B is packed.
+//!
+//! Packing A costs about one pass over A per column block of C, which is a large share of a
+//! product with few columns or a small depth (the per-step products of a recurrent layer, the
+//! small products of an MLP): there each packed element serves only n / NR micro-kernel calls.
+//! A row-major A is read as MR sequential streams, a transposed one as MR contiguous values
+//! per step; either way the rows of one MR panel stay in L1 while the B panels stream by.
+//!
+//! The micro-kernel's `tile_strided` does the same operations in the same order as its packed
+//! `tile`, so a product gives bitwise the same result whichever path the driver picks.
+
+use super::kernel::{MacroArgs, MicroKernel, Tile, Update, MAX_NR, MAX_TILE};
+use std::ptr;
+
+/// As `kernel::macro_kernel`, with `m.a` pointing at element (0, 0) of the block of A, whose
+/// element (i, p) is at `m.a[i * rs_a + p * cs_a]`.
+///
+/// # Safety
+/// As for `MicroKernel::tile_strided`, for every tile of the region; `K::STRIDED` holds.
+#[inline(always)]
+pub(super) unsafe fn macro_kernel_direct<K: MicroKernel>(
+    m: &MacroArgs,
+    (rs_a, cs_a): (usize, usize),
+) {
+    debug_assert!(K::STRIDED && K::MR * K::NR <= MAX_TILE && K::NR <= MAX_NR);
+    let (mr_full, nr_full) = (K::MR, K::NR);
+    let mut tile = Tile([0.0; MAX_TILE]);
+    let mut bias_tile = [0.0f32; MAX_NR];
+    let mut jr = 0;
+    let mut b = m.b;
+    while jr < m.nc {
+        let nr = nr_full.min(m.nc - jr);
+        let mut u = m.upd;
+        if !u.bias.is_null() {
+            u.bias = u.bias.add(jr);
+            if nr < nr_full {
+                ptr::copy_nonoverlapping(u.bias, bias_tile.as_mut_ptr(), nr);
+                u.bias = bias_tile.as_ptr();
+            }
+        }
+        let next_b = b.wrapping_add(nr_full * m.kc);
+        let lines = if m.prefetch_b && jr + nr_full < m.nc {
+            nr_full * m.kc / 16
+        } else {
+            0
+        };
+        let per_ir = lines.div_ceil(m.mc.div_ceil(mr_full)).max(1);
+        let mut line = 0;
+        let mut ir = 0;
+        while ir < m.mc {
+            let mr = mr_full.min(m.mc - ir);
+            for _ in 0..per_ir.min(lines - line) {
+                K::prefetch_l2(next_b.add(line * 16));
+                line += 1;
+            }
+            let a = m.a.add(ir * rs_a);
+            let c = m.c.add(ir * m.rs_c + jr * m.cs_c);
+            if nr == nr_full && m.cs_c == 1 {
+                K::tile_strided(mr, m.kc, a, (rs_a, cs_a), b, c, m.rs_c, &u);
+            } else {
+                edge_tile::<K>(m, (a, rs_a, cs_a), b, c, (mr, nr), &u, &mut tile);
+            }
+            ir += mr_full;
+        }
+        jr += nr_full;
+        b = b.add(nr_full * m.kc);
+    }
+}
+
+/// A tile cut by the right edge of C or with strided columns: the live rows are computed
+/// into a stack tile holding a copy of C, then the valid part is copied back.
+#[inline(always)]
+unsafe fn edge_tile<K: MicroKernel>(
+    m: &MacroArgs,
+    (a, rs_a, cs_a): (*const f32, usize, usize),
+    b: *const f32,
+    c: *mut f32,
+    (mr, nr): (usize, usize),
+    u: &Update,
+    tile: &mut Tile,
+) {
+    let t = tile.0.as_mut_ptr();
+    if u.load_c {
+        for i in 0..mr {
+            for j in 0..nr {
+                *t.add(i * K::NR + j) = *c.add(i * m.rs_c + j * m.cs_c);
+            }
+        }
+    }
+    K::tile_strided(mr, m.kc, a, (rs_a, cs_a), b, t, K::NR, u);
+    for i in 0..mr {
+        for j in 0..nr {
+            *c.add(i * m.rs_c + j * m.cs_c) = *t.add(i * K::NR + j);
+        }
+    }
+}
