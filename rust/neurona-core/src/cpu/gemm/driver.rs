@@ -231,9 +231,11 @@ fn on_threads(p: &Problem, parallel: bool, f: impl Fn(usize) + Send + Sync) {
 ///
 /// # Safety
 /// `bpack` holds B packed that way by `ks`, for `k` rows and `n` columns.
+/// `threaded` false keeps the product on the calling thread whatever its size.
 #[allow(clippy::too_many_arguments)]
 pub(super) unsafe fn sgemm_packed_with(
     ks: &KernelSet,
+    threaded: bool,
     alpha: f32,
     a: MatRef,
     (bpack, k, n): (*const f32, usize, usize),
@@ -286,7 +288,7 @@ pub(super) unsafe fn sgemm_packed_with(
         bias,
         relu,
     };
-    let parallel = disjoint(c.rows, c.cols, c.rs, c.cs);
+    let parallel = threaded && disjoint(c.rows, c.cols, c.rs, c.cs);
     let (ps, bp) = (Shared(p), Shared(bpack));
     on_threads(&p, parallel, |threads| {
         let p = ps.get();

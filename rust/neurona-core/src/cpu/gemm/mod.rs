@@ -34,7 +34,7 @@ mod validate;
 
 #[cfg(test)]
 use prepacked::sgemm_packed_b_on;
-pub use prepacked::{sgemm_packed_b, PackedB};
+pub use prepacked::{sgemm_packed_b, sgemm_packed_b_serial, PackedB};
 
 #[cfg(test)]
 mod tests;

@@ -94,6 +94,33 @@ pub fn sgemm_packed_b(
     unsafe {
         sgemm_packed_with(
             b.ks,
+            true,
+            alpha,
+            a,
+            (b.buf.as_ptr(), b.k, b.n),
+            beta,
+            c,
+            epilogue,
+        )
+    }
+}
+
+/// `sgemm_packed_b` on the calling thread alone, for callers that already split their work
+/// among threads (a recurrent layer's blocks of batch rows). Bitwise the same result: an
+/// element's value depends on the K blocks only, never on how the rows or columns are split.
+pub fn sgemm_packed_b_serial(
+    alpha: f32,
+    a: MatRef,
+    b: &PackedB,
+    beta: f32,
+    c: MatMut,
+    epilogue: Epilogue,
+) {
+    // SAFETY: `b.buf` holds B packed by `b.ks` for k x n.
+    unsafe {
+        sgemm_packed_with(
+            b.ks,
+            false,
             alpha,
             a,
             (b.buf.as_ptr(), b.k, b.n),

@@ -10,7 +10,7 @@ use super::{for_blocks, rows_per_task, simd_kernel, LANES as W};
 use rayon::prelude::*;
 
 simd_kernel! {
-    fn rnn_rows(relu_act: bool, pre: &[f32], h: &mut [f32]) {
+    pub(super) fn rnn_rows(relu_act: bool, pre: &[f32], h: &mut [f32]) {
         let pre = &pre[..h.len()];
         if relu_act {
             for (h, &p) in h.iter_mut().zip(pre) {
@@ -70,7 +70,7 @@ fn lstm_block(
 }
 
 simd_kernel! {
-    fn lstm_rows(
+    pub(super) fn lstm_rows(
         hidden: usize,
         gates: &mut [f32],
         c_prev: &[f32],
@@ -154,7 +154,7 @@ fn gru_block(
 }
 
 simd_kernel! {
-    fn gru_rows(
+    pub(super) fn gru_rows(
         hidden: usize,
         gates: &mut [f32],
         hh: &[f32],

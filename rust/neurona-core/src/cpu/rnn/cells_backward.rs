@@ -11,7 +11,7 @@ use super::{for_blocks, rows_per_task, simd_kernel, LANES as W};
 use rayon::prelude::*;
 
 simd_kernel! {
-    fn rnn_rows(relu_act: bool, h: &[f32], dh: &[f32], dpre: &mut [f32]) {
+    pub(super) fn rnn_rows(relu_act: bool, h: &[f32], dh: &[f32], dpre: &mut [f32]) {
         let (h, dh) = (&h[..dpre.len()], &dh[..dpre.len()]);
         if relu_act {
             for ((d, &h), &g) in dpre.iter_mut().zip(h).zip(dh) {
@@ -75,7 +75,7 @@ fn lstm_block(
 }
 
 simd_kernel! {
-    fn lstm_rows(
+    pub(super) fn lstm_rows(
         hidden: usize,
         gates: &[f32],
         c_prev: &[f32],
@@ -178,7 +178,7 @@ fn gru_block(
 }
 
 simd_kernel! {
-    fn gru_rows(
+    pub(super) fn gru_rows(
         hidden: usize,
         gates: &[f32],
         hn: &[f32],

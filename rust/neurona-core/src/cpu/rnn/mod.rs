@@ -4,12 +4,15 @@
 //!
 //! Layouts follow PyTorch: weights are (gates * hidden, in) row-major with gates stacked in
 //! PyTorch's order (LSTM i, f, g, o; GRU r, z, n), sequences are time-major (T, N, features).
-//! Cell kernels split their work over batch rows (each output element is written by exactly
-//! one task), so results are bitwise identical for any thread count.
+//! Work is split over batch rows (each output element is written by exactly one task; a
+//! sequence's recurrence runs per group of rows, see `blocks`), so results are bitwise
+//! identical for any thread count.
 
 pub mod act;
+pub mod blocks;
 pub mod cells;
 pub mod cells_backward;
+pub mod recurrence;
 pub mod scratch;
 pub mod sequence;
 pub mod stacked;

@@ -1,12 +1,14 @@
 //! One recurrent layer-direction over a whole sequence: the forward pass and
 //! backpropagation through time, on slices.
 //!
-//! Forward: the input projection of every time step is ONE GEMM (T*N x I by I x G, biases in
-//! its epilogue); then each step is one GEMM h_{t-1} W_hh^T accumulated onto that step's
-//! projection, followed by the fused cell kernel. W_hh (forward and backward) is packed for
-//! the GEMM once per sequence, not once per step. Backward walks the steps in reverse with the
-//! fused backward cell kernel and one GEMM per step for the gradient reaching h_{t-1}; the
-//! weight and input gradients are then a handful of GEMMs over all steps at once.
+//! Forward: the products over all steps at once come first (a GRU's input projection; the
+//! stacked operand of the others, see `stacked`), with the step weights packed once per
+//! sequence. Then the recurrence runs per group of batch rows (`blocks`, `recurrence`): each
+//! thread takes its rows through every step alone, one serial product and one fused cell
+//! kernel per step, with no synchronisation between steps. Backward likewise walks the steps
+//! in reverse per group (fused backward cell kernel, one product for the gradient reaching
+//! h_{t-1}); the weight and input gradients are then a handful of products over all steps,
+//! split among threads by output tile.
 //!
 //! Output layout `y`: (T + 1 [+ 1 for LSTM], N, H). Rows 0..T are the hidden states by
 //! sequence position (for a reverse direction, position t holds the state after reading
@@ -14,12 +16,14 @@
 //! T + 1 is the final cell state c_n. One buffer carries every output so the op has a single
 //! gradient; callers slice it.
 
-use super::cells::{gru_forward, lstm_forward, rnn_forward};
-use super::cells_backward::{gru_backward, lstm_backward, rnn_backward};
+use super::blocks;
+use super::recurrence::{
+    backward_rows, forward_rows, BackwardRows, BackwardShared, ForwardRows, ForwardShared,
+};
 use super::scratch;
 use super::stacked;
 use super::Mode;
-use crate::cpu::gemm::{sgemm, sgemm_packed_b, Epilogue, MatMut, MatRef, PackedB};
+use crate::cpu::gemm::{sgemm, Epilogue, MatMut, MatRef, PackedB};
 use rayon::prelude::*;
 
 /// Shapes, direction and weights of one layer-direction. Weights are row-major:
@@ -111,18 +115,6 @@ impl Drop for Saved {
     }
 }
 
-/// `buf` seen as rows of `width`: row `read` shared and row `write` mutable (read != write).
-fn row_pair(buf: &mut [f32], width: usize, read: usize, write: usize) -> (&[f32], &mut [f32]) {
-    debug_assert_ne!(read, write);
-    if read < write {
-        let (a, b) = buf.split_at_mut(write * width);
-        (&a[read * width..(read + 1) * width], &mut b[..width])
-    } else {
-        let (a, b) = buf.split_at_mut(read * width);
-        (&b[..width], &mut a[write * width..(write + 1) * width])
-    }
-}
-
 /// Runs the layer-direction forward over the sequence `x` (T, N, I) from `h0` (and `c0`),
 /// writing `y` (see the module doc) and returning what backward needs.
 pub fn forward(p: &Problem, x: &[f32], h0: &[f32], c0: Option<&[f32]>, y: &mut [f32]) -> Saved {
@@ -162,62 +154,47 @@ pub fn forward(p: &Problem, x: &[f32], h0: &[f32], c0: Option<&[f32]>, y: &mut [
         let w = stacked::weights(p);
         PackedB::new(MatRef::row_major(&w, g, p.input + h).t())
     };
-    let step_bias = bias.as_deref().map_or(Epilogue::None, Epilogue::Bias);
     let lstm = p.mode == Mode::Lstm;
     let (hs, tail) = y.split_at_mut(t * nh);
     let mut cells = scratch::take(if lstm { t * nh } else { 0 });
     let mut tanh_cells = scratch::take(cells.len());
     let mut hn = scratch::take(if gru { t * nh } else { 0 });
-    let mut hh = scratch::take(if gru { ng } else { 0 });
 
-    for s in 0..t {
-        let pos = p.pos(s);
-        let (h_prev, h_out) = match s {
-            0 => (h0, &mut hs[pos * nh..(pos + 1) * nh]),
-            _ => row_pair(hs, nh, p.pos(s - 1), pos),
-        };
-        let gates_t = &mut gates[pos * ng..(pos + 1) * ng];
-        if !gru {
-            sgemm_packed_b(
-                1.0,
-                stacked::step_operand(p, &z, pos),
-                &w_step,
-                0.0,
-                MatMut::row_major(gates_t, n, g),
-                step_bias,
-            );
-        }
-        match p.mode {
-            Mode::RnnTanh | Mode::RnnRelu => {
-                rnn_forward(h, p.mode == Mode::RnnRelu, gates_t, h_out);
-            }
-            Mode::Lstm => {
-                let (c_prev, c_out) = match s {
-                    0 => (c0.unwrap_or_default(), &mut cells[pos * nh..(pos + 1) * nh]),
-                    _ => row_pair(&mut cells, nh, p.pos(s - 1), pos),
-                };
-                let tc = &mut tanh_cells[pos * nh..(pos + 1) * nh];
-                lstm_forward(h, gates_t, c_prev, h_out, c_out, tc);
-            }
-            Mode::Gru => {
-                let ep = p.b_hh.map_or(Epilogue::None, Epilogue::Bias);
-                let hm = MatRef::row_major(h_prev, n, h);
-                sgemm_packed_b(1.0, hm, &w_step, 0.0, MatMut::row_major(&mut hh, n, g), ep);
-                let hn_t = &mut hn[pos * nh..(pos + 1) * nh];
-                gru_forward(h, gates_t, &hh, h_prev, h_out, hn_t);
-            }
-        }
-        if !gru && s + 1 < t {
-            stacked::set_prev(p, &mut z, p.pos(s + 1), h_out);
-        }
-    }
+    // The recurrence: each group of batch rows runs every step on its own (see `blocks`).
+    let groups = blocks::row_groups(n, rayon::current_num_threads());
+    let sh = ForwardShared {
+        w_step: &w_step,
+        step_bias: bias.as_deref().map_or(Epilogue::None, Epilogue::Bias),
+        hh_bias: p.b_hh.map_or(Epilogue::None, Epilogue::Bias),
+    };
+    let zw = if gru { 0 } else { stacked::width(p) };
+    let tasks: Vec<ForwardRows> = groups
+        .iter()
+        .zip(blocks::per_step(&mut z, t, n, zw, &groups))
+        .zip(blocks::per_step(&mut gates, t, n, g, &groups))
+        .zip(blocks::per_step(hs, t, n, h, &groups))
+        .zip(blocks::per_step(&mut cells, t, n, h, &groups))
+        .zip(blocks::per_step(&mut tanh_cells, t, n, h, &groups))
+        .zip(blocks::per_step(&mut hn, t, n, h, &groups))
+        .map(
+            |((((((r, z), gates), hs), cells), tanh_cells), hn)| ForwardRows {
+                rows: r.clone(),
+                z,
+                gates,
+                hs,
+                cells,
+                tanh_cells,
+                hn,
+            },
+        )
+        .collect();
+    blocks::run(tasks, |v| forward_rows(p, sh, h0, c0, v));
 
     let last = p.pos(t - 1);
     tail[..nh].copy_from_slice(&hs[last * nh..(last + 1) * nh]);
     if lstm {
         tail[nh..2 * nh].copy_from_slice(&cells[last * nh..(last + 1) * nh]);
     }
-    scratch::give(hh);
     if !matches!(p.mode, Mode::Lstm | Mode::Gru) {
         scratch::give(std::mem::take(&mut gates));
     }
@@ -280,82 +257,37 @@ pub fn backward(
     }
 
     let hs = &y[..t * nh];
-    // Pool buffers, overwritten step by step before any read.
+    // Pool buffers, each group's part overwritten step by step before any read.
     let mut dgx = scratch::take(t * ng);
     // The hidden pre-activations' gradient differs from the input ones only for a GRU.
     let mut dgh_own = scratch::take(if gru { t * ng } else { 0 });
-    let mut dh = dy[t * nh..(t + 1) * nh].to_vec();
-    let mut dc = if lstm {
-        dy[(t + 1) * nh..(t + 2) * nh].to_vec()
-    } else {
-        Vec::new()
-    };
-    let mut dh_prev = vec![0.0f32; nh];
     // W_hh is the B operand of every step's dh_prev = dgh_t W_hh: packed once.
     let w_hh = PackedB::new(MatRef::row_major(p.w_hh, g, h));
-
-    for s in (0..t).rev() {
-        let pos = p.pos(s);
-        let row = pos * nh..(pos + 1) * nh;
-        let grow = pos * ng..(pos + 1) * ng;
-        for (d, &e) in dh.iter_mut().zip(&dy[row.clone()]) {
-            *d += e;
-        }
-        let h_prev = if s == 0 {
-            h0
-        } else {
-            let q = p.pos(s - 1);
-            &hs[q * nh..(q + 1) * nh]
-        };
-        match p.mode {
-            Mode::RnnTanh | Mode::RnnRelu => {
-                let relu = p.mode == Mode::RnnRelu;
-                rnn_backward(h, relu, &hs[row.clone()], &dh, &mut dgx[grow.clone()]);
-            }
-            Mode::Lstm => {
-                let c_prev = match s {
-                    0 => c0.unwrap_or_default(),
-                    _ => {
-                        let q = p.pos(s - 1);
-                        &saved.cells[q * nh..(q + 1) * nh]
-                    }
-                };
-                lstm_backward(
-                    h,
-                    &saved.gates[grow.clone()],
-                    c_prev,
-                    &saved.tanh_cells[row.clone()],
-                    &dh,
-                    &mut dc,
-                    &mut dgx[grow.clone()],
-                );
-            }
-            Mode::Gru => gru_backward(
-                h,
-                &saved.gates[grow.clone()],
-                &saved.hn[row.clone()],
-                h_prev,
-                &dh,
-                &mut dgx[grow.clone()],
-                &mut dgh_own[grow.clone()],
-                &mut dh_prev,
-            ),
-        }
-        if s > 0 || needs.h0 {
-            let dgh_t = if gru { &dgh_own[grow] } else { &dgx[grow] };
-            let beta = if gru { 1.0 } else { 0.0 };
-            let dst = MatMut::row_major(&mut dh_prev, n, h);
-            sgemm_packed_b(
-                1.0,
-                MatRef::row_major(dgh_t, n, g),
-                &w_hh,
-                beta,
-                dst,
-                Epilogue::None,
-            );
-        }
-        std::mem::swap(&mut dh, &mut dh_prev);
-    }
+    let sh = BackwardShared {
+        h0,
+        c0,
+        hs,
+        saved,
+        dy,
+        w_hh: &w_hh,
+        need_h0: needs.h0,
+    };
+    let groups = blocks::row_groups(n, rayon::current_num_threads());
+    let tasks: Vec<BackwardRows> = groups
+        .iter()
+        .zip(blocks::per_step(&mut dgx, t, n, g, &groups))
+        .zip(blocks::per_step(&mut dgh_own, t, n, g, &groups))
+        .map(|((r, dgx), dgh)| BackwardRows {
+            rows: r.clone(),
+            dgx,
+            dgh,
+        })
+        .collect();
+    let parts = blocks::run(tasks, |v| backward_rows(p, sh, v));
+    let (dh, dc): (Vec<f32>, Vec<f32>) = (
+        parts.iter().flat_map(|(a, _)| a.iter().copied()).collect(),
+        parts.iter().flat_map(|(_, b)| b.iter().copied()).collect(),
+    );
     if needs.h0 {
         out.h0 = Some(dh);
     }

@@ -265,30 +265,31 @@ fn in_pool<R: Send>(threads: usize, f: impl FnOnce() -> R + Send) -> R {
 
 #[test]
 fn results_are_bitwise_identical_across_thread_counts() {
-    // 67 rows of 256: large enough that the cell kernels split (unevenly) over rows.
-    let dims = (3, 67, 8, 256);
-    assert!(
-        rows_per_task(dims.1, dims.3) < dims.1,
-        "the case must split"
-    );
-    for mode in MODES {
-        for reverse in [false, true] {
-            let r = make(mode, dims, reverse, true, 11);
-            let f = F32Case::new(&r);
-            let rows = r.steps + 1 + usize::from(mode == Mode::Lstm);
-            let mut rng = Rng::seeded(3);
-            let dy = f32s(&rand_vec(&mut rng, rows * r.batch * r.hidden, 1.0));
-            let run = || {
-                let (y, _) = f.forward(&r);
-                let g = f.all_grads(&r, &dy);
-                (y, g.x, g.h0, g.c0, g.w_ih, g.w_hh, g.b_ih, g.b_hh)
-            };
-            let one = in_pool(1, run);
-            let three = in_pool(3, run);
-            assert!(
-                one == three,
-                "{mode:?} reverse={reverse}: results depend on threads"
-            );
+    // Batches below, at and off whole row blocks (each thread runs its rows through the
+    // whole sequence); 67 rows of 256 also make the cell kernels of the one-step ops split.
+    assert!(rows_per_task(67, 256) < 67, "the case must split");
+    for (n, h) in [(1, 24), (7, 24), (33, 24), (64, 40), (67, 256)] {
+        let dims = (3, n, 8, h);
+        for mode in MODES {
+            for reverse in [false, true] {
+                let r = make(mode, dims, reverse, true, 11);
+                let f = F32Case::new(&r);
+                let rows = r.steps + 1 + usize::from(mode == Mode::Lstm);
+                let mut rng = Rng::seeded(3);
+                let dy = f32s(&rand_vec(&mut rng, rows * r.batch * r.hidden, 1.0));
+                let run = || {
+                    let (y, _) = f.forward(&r);
+                    let g = f.all_grads(&r, &dy);
+                    (y, g.x, g.h0, g.c0, g.w_ih, g.w_hh, g.b_ih, g.b_hh)
+                };
+                let one = in_pool(1, run);
+                for threads in [2, 3] {
+                    assert!(
+                        one == in_pool(threads, run),
+                        "{mode:?} reverse={reverse} batch={n}: {threads} threads differ from 1"
+                    );
+                }
+            }
         }
     }
 }

@@ -93,6 +93,53 @@ fn gemm_packed_b_bitwise_identical_across_thread_counts() {
     }
 }
 
+/// A row's result does not depend on which rows share its product: the recurrent layers run
+/// each block of batch rows as its own serial product, and their results must not depend on
+/// where the blocks start (edge tiles fall elsewhere) or on the thread count.
+#[test]
+fn gemm_packed_b_serial_rows_do_not_depend_on_the_row_split() {
+    for ks in kernel_sets() {
+        let mut rng = Rng(21);
+        // The LSTM step shapes (stacked 160 deep, 512 wide; backward 512 deep, 128 wide), a
+        // depth past kc, and row cuts at every residue of the panel heights.
+        for &(m, n, k) in &[(64, 512, 160), (67, 128, 512), (33, 100, 1029)] {
+            let a = Mat::new(&mut rng, m, k, Layout::RowMajor, 0.0);
+            let b = Mat::new(&mut rng, k, n, Layout::ColMajor, 0.0);
+            let c0 = Mat::new(&mut rng, m, n, Layout::RowMajor, 0.0);
+            let bias: Vec<f32> = (0..n).map(|_| rng.val()).collect();
+            let pb = PackedB::with_kernels(ks, b.r());
+            let mut whole = c0.clone();
+            crate::cpu::gemm::sgemm_packed_b(
+                1.0,
+                a.r(),
+                &pb,
+                0.5,
+                whole.w(),
+                Epilogue::Bias(&bias),
+            );
+            for cut in [1, 5, 7, 13, 16, 32] {
+                let mut c = c0.buf.clone();
+                for r0 in (0..m).step_by(cut) {
+                    let r1 = (r0 + cut).min(m);
+                    crate::cpu::gemm::sgemm_packed_b_serial(
+                        1.0,
+                        MatRef::row_major(&a.buf[r0 * k..r1 * k], r1 - r0, k),
+                        &pb,
+                        0.5,
+                        MatMut::row_major(&mut c[r0 * n..r1 * n], r1 - r0, n),
+                        Epilogue::Bias(&bias),
+                    );
+                }
+                assert!(
+                    bits(&c) == bits(&whole.buf),
+                    "{} {m}x{n}x{k}: blocks of {cut} rows differ from one product",
+                    ks.name
+                );
+            }
+        }
+    }
+}
+
 #[test]
 fn gemm_packed_b_checks_shapes() {
     let b = vec![0.0f32; 12];

@@ -1,0 +1,212 @@
+//! The time loops of one group of batch rows (see `blocks`): forward through the steps and
+//! back through time, on one thread, with serial products against weights packed once for
+//! every group. The products over all steps (input projection, weight and input gradients)
+//! stay in `sequence`, as large products split among threads by output tile.
+
+use super::blocks::pair;
+use super::cells::{gru_rows, lstm_rows, rnn_rows};
+use super::cells_backward as bwd;
+use super::scratch;
+use super::sequence::{Problem, Saved};
+use super::stacked;
+use super::Mode;
+use crate::cpu::gemm::{sgemm_packed_b_serial, Epilogue, MatMut, MatRef, PackedB};
+use std::ops::Range;
+
+/// One group's slices of the forward buffers, `[step]` each (see `blocks::per_step`).
+pub struct ForwardRows<'a> {
+    pub rows: Range<usize>,
+    pub z: Vec<&'a mut [f32]>,
+    pub gates: Vec<&'a mut [f32]>,
+    pub hs: Vec<&'a mut [f32]>,
+    pub cells: Vec<&'a mut [f32]>,
+    pub tanh_cells: Vec<&'a mut [f32]>,
+    pub hn: Vec<&'a mut [f32]>,
+}
+
+/// What every group's forward shares: the packed step weights ([W_ih, W_hh]^T stacked for
+/// Elman RNN and LSTM, W_hh^T for GRU) and the epilogues of the step products.
+#[derive(Clone, Copy)]
+pub struct ForwardShared<'a> {
+    pub w_step: &'a PackedB,
+    pub step_bias: Epilogue<'a>,
+    pub hh_bias: Epilogue<'a>,
+}
+
+/// The forward recurrence of the group's rows, from their rows of `h0` (and `c0`).
+pub fn forward_rows(
+    p: &Problem,
+    sh: ForwardShared,
+    h0: &[f32],
+    c0: Option<&[f32]>,
+    v: ForwardRows,
+) {
+    let ForwardRows {
+        rows,
+        mut z,
+        mut gates,
+        mut hs,
+        mut cells,
+        mut tanh_cells,
+        mut hn,
+    } = v;
+    let (m, h, g, i) = (rows.len(), p.hidden, p.g(), p.input);
+    if m == 0 || h == 0 {
+        return;
+    }
+    let (h0, c0) = (
+        &h0[rows.start * h..rows.end * h],
+        c0.map(|c| &c[rows.start * h..rows.end * h]),
+    );
+    let gru = p.mode == Mode::Gru;
+    let zw = stacked::width(p);
+    // GRU: this group's W_hh h + b_hh of the current step.
+    let mut hh = scratch::take(if gru { m * g } else { 0 });
+    for s in 0..p.steps {
+        let pos = p.pos_of_step(s);
+        if !gru {
+            let a = MatRef {
+                data: &*z[pos],
+                rows: m,
+                cols: i + h,
+                rs: zw,
+                cs: 1,
+            };
+            let c = MatMut::row_major(&mut *gates[pos], m, g);
+            sgemm_packed_b_serial(1.0, a, sh.w_step, 0.0, c, sh.step_bias);
+        }
+        let (h_prev, h_out) = match s {
+            0 => (h0, &mut *hs[pos]),
+            _ => pair(&mut hs, p.pos_of_step(s - 1), pos),
+        };
+        match p.mode {
+            Mode::RnnTanh | Mode::RnnRelu => rnn_rows(p.mode == Mode::RnnRelu, gates[pos], h_out),
+            Mode::Lstm => {
+                let (c_prev, c_out) = match s {
+                    0 => (c0.unwrap_or_default(), &mut *cells[pos]),
+                    _ => pair(&mut cells, p.pos_of_step(s - 1), pos),
+                };
+                lstm_rows(h, gates[pos], c_prev, h_out, c_out, tanh_cells[pos]);
+            }
+            Mode::Gru => {
+                let a = MatRef::row_major(h_prev, m, h);
+                let c = MatMut::row_major(&mut hh, m, g);
+                sgemm_packed_b_serial(1.0, a, sh.w_step, 0.0, c, sh.hh_bias);
+                gru_rows(h, gates[pos], &hh, h_prev, h_out, hn[pos]);
+            }
+        }
+        if !gru && s + 1 < p.steps {
+            // The new state is the next step's h_prev in the stacked operand.
+            let next = &mut *z[p.pos_of_step(s + 1)];
+            for (row, st) in next.chunks_exact_mut(zw).zip(h_out.chunks_exact(h)) {
+                row[i..i + h].copy_from_slice(st);
+            }
+        }
+    }
+    scratch::give(hh);
+}
+
+/// One group's slices of the pre-activation gradients, `[step]` each: `dgh` is the GRU's
+/// hidden part (empty slices otherwise).
+pub struct BackwardRows<'a> {
+    pub rows: Range<usize>,
+    pub dgx: Vec<&'a mut [f32]>,
+    pub dgh: Vec<&'a mut [f32]>,
+}
+
+/// Everything a group's backward reads: the forward's inputs, outputs and `Saved`, the
+/// output gradient `dy` (all as whole buffers), and W_hh packed once.
+#[derive(Clone, Copy)]
+pub struct BackwardShared<'a> {
+    pub h0: &'a [f32],
+    pub c0: Option<&'a [f32]>,
+    pub hs: &'a [f32],
+    pub saved: &'a Saved,
+    pub dy: &'a [f32],
+    pub w_hh: &'a PackedB,
+    /// Whether the gradient on h0 is wanted (the last product is skipped otherwise).
+    pub need_h0: bool,
+}
+
+/// Backpropagation through time on the group's rows: fills its pre-activation gradients and
+/// returns its rows of the gradients on h0 and (LSTM) c0.
+pub fn backward_rows(p: &Problem, sh: BackwardShared, v: BackwardRows) -> (Vec<f32>, Vec<f32>) {
+    let BackwardRows {
+        rows,
+        mut dgx,
+        mut dgh,
+    } = v;
+    let (t, n, h, g) = (p.steps, p.batch, p.hidden, p.g());
+    let (m, nh) = (rows.len(), n * h);
+    let lstm = p.mode == Mode::Lstm;
+    let gru = p.mode == Mode::Gru;
+    // Row `pos` (of N x H) of a whole buffer, this group's part; `gates` likewise with G.
+    let part = |buf: &[f32], pos: usize| -> Range<usize> {
+        debug_assert!(buf.len() >= (pos + 1) * nh);
+        pos * nh + rows.start * h..pos * nh + rows.end * h
+    };
+    let gpart = |pos: usize| pos * n * g + rows.start * g..pos * n * g + rows.end * g;
+    let mut dh = sh.dy[part(sh.dy, t)].to_vec();
+    let mut dc = if lstm {
+        sh.dy[part(sh.dy, t + 1)].to_vec()
+    } else {
+        Vec::new()
+    };
+    if m == 0 || h == 0 {
+        return (dh, dc);
+    }
+    let own = rows.start * h..rows.end * h;
+    let mut dh_prev = vec![0.0f32; m * h];
+    for s in (0..t).rev() {
+        let pos = p.pos_of_step(s);
+        for (d, &e) in dh.iter_mut().zip(&sh.dy[part(sh.dy, pos)]) {
+            *d += e;
+        }
+        let h_prev = match s {
+            0 => &sh.h0[own.clone()],
+            _ => &sh.hs[part(sh.hs, p.pos_of_step(s - 1))],
+        };
+        let saved = sh.saved;
+        match p.mode {
+            Mode::RnnTanh | Mode::RnnRelu => {
+                let relu = p.mode == Mode::RnnRelu;
+                bwd::rnn_rows(relu, &sh.hs[part(sh.hs, pos)], &dh, dgx[pos]);
+            }
+            Mode::Lstm => {
+                let c_prev = match s {
+                    0 => &sh.c0.unwrap_or_default()[own.clone()],
+                    _ => &saved.cells[part(&saved.cells, p.pos_of_step(s - 1))],
+                };
+                bwd::lstm_rows(
+                    h,
+                    &saved.gates[gpart(pos)],
+                    c_prev,
+                    &saved.tanh_cells[part(&saved.tanh_cells, pos)],
+                    &dh,
+                    &mut dc,
+                    dgx[pos],
+                );
+            }
+            Mode::Gru => bwd::gru_rows(
+                h,
+                &saved.gates[gpart(pos)],
+                &saved.hn[part(&saved.hn, pos)],
+                h_prev,
+                &dh,
+                dgx[pos],
+                dgh[pos],
+                &mut dh_prev,
+            ),
+        }
+        if s > 0 || sh.need_h0 {
+            // dh_prev (+)= dgh_t W_hh; a GRU's cell kernel wrote the direct path z * dh.
+            let dgh_t: &[f32] = if gru { dgh[pos] } else { dgx[pos] };
+            let beta = if gru { 1.0 } else { 0.0 };
+            let a = MatRef::row_major(dgh_t, m, g);
+            let c = MatMut::row_major(&mut dh_prev, m, h);
+            sgemm_packed_b_serial(1.0, a, sh.w_hh, beta, c, Epilogue::None);
+        }
+        std::mem::swap(&mut dh, &mut dh_prev);
+    }
+    (dh, dc)
+}
