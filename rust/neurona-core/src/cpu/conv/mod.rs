@@ -41,6 +41,7 @@ mod params;
 mod pool_adaptive;
 mod pool_avg;
 mod pool_max;
+mod scratch;
 mod simd;
 mod winograd;
 mod winograd4;
