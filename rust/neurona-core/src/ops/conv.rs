@@ -6,8 +6,8 @@
 use crate::autograd::BackwardOp;
 use crate::cpu::conv::{
     adaptive_avg_pool2d_backward, adaptive_avg_pool2d_forward, avg_pool2d_backward,
-    avg_pool2d_forward, conv2d_backward, conv2d_forward, max_pool2d_backward, max_pool2d_forward,
-    AdaptivePool2dGeom, Conv2dGeom, Conv2dGrads, Conv2dParams, Pool2dGeom,
+    avg_pool2d_forward, conv2d_backward, conv2d_forward, max_pool2d_backward_zeroed,
+    max_pool2d_forward, AdaptivePool2dGeom, Conv2dGeom, Conv2dGrads, Conv2dParams, Pool2dGeom,
 };
 use crate::parallel::install;
 use crate::tensor::{layout_fmt_shape as fmt_shape, DType, Tensor};
@@ -197,7 +197,7 @@ impl BackwardOp for MaxPoolBackward {
     fn backward(&self, grad: &Tensor, inputs: &[Tensor]) -> Result<Vec<Option<Tensor>>> {
         let mut gi = vec![0.0f32; self.g.input_len()];
         grad.with_slice(|gs: &[f32]| {
-            install(|| max_pool2d_backward(&self.g, gs, &self.idx, &mut gi))
+            install(|| max_pool2d_backward_zeroed(&self.g, gs, &self.idx, &mut gi))
         })?;
         Ok(vec![Some(Tensor::from_vec(gi, inputs[0].shape())?)])
     }

@@ -14,6 +14,7 @@ use super::conv2d_forward::PAR_MIN_FLOPS;
 use super::dot_gemm::gemm_abt_acc;
 use super::im2col::{col2im_tile_add, im2col_tile, is_pointwise, tile_cols};
 use super::params::Conv2dGeom;
+use super::scratch::zeroed;
 use super::{winograd, winograd4};
 use crate::cpu::gemm::{sgemm, Epilogue, MatMut, MatRef};
 
@@ -122,7 +123,7 @@ pub fn conv2d_backward(
     };
     let n_chunks = g.batch.div_ceil(chunk_len);
     let use_partials = gw.is_some() && n_chunks > 1;
-    let mut partials = vec![0.0f32; if use_partials { n_chunks * wlen } else { 0 }];
+    let mut partials = zeroed(if use_partials { n_chunks * wlen } else { 0 });
     {
         let weight_targets: Vec<Option<&mut [f32]>> = if use_partials {
             partials.chunks_mut(wlen).map(Some).collect()
@@ -157,8 +158,8 @@ pub fn conv2d_backward(
             1
         };
         chunks.into_par_iter().with_min_len(min_len).for_each(|ch| {
-            let mut cols = vec![0.0f32; scratch];
-            let mut gcols = vec![0.0f32; scratch];
+            let mut cols = zeroed(scratch);
+            let mut gcols = zeroed(scratch);
             backward_chunk(g, input, weight, grad_out, ch, &mut cols, &mut gcols, tile);
         });
     }

@@ -10,6 +10,7 @@ use rayon::prelude::*;
 
 use super::im2col::{im2col_tile, is_pointwise, tile_cols};
 use super::params::Conv2dGeom;
+use super::scratch::zeroed;
 use super::{winograd, winograd4};
 use crate::cpu::gemm::{sgemm, Epilogue, MatMut, MatRef};
 
@@ -78,7 +79,7 @@ pub fn conv2d_forward(
         .with_min_len(min_len)
         .enumerate()
         .for_each_init(
-            || vec![0.0f32; scratch],
+            || zeroed(scratch),
             |cols, (t, out)| {
                 let n = t / blocks_per_sample;
                 let co0 = (t % blocks_per_sample) * cob;

@@ -13,6 +13,7 @@ use rayon::prelude::*;
 use super::conv2d_forward::PAR_MIN_FLOPS;
 use super::dot_gemm::gemm_abt_acc;
 use super::params::Conv2dGeom;
+use super::scratch::{zeroed, Buf};
 use super::simd::avx2_variant;
 use super::winograd_transforms::{
     grad_out_transform, grad_scratch_len, input_padded_len, input_scratch_len, input_transform,
@@ -98,10 +99,10 @@ impl Problem {
 /// Per-task scratch: transform buffers, transformed input, and transformed output (or output
 /// gradient), sized for the largest chunk.
 struct Scratch {
-    rows: Vec<f32>,
-    padded: Vec<f32>,
-    v: Vec<f32>,
-    m: Vec<f32>,
+    rows: Buf,
+    padded: Buf,
+    v: Buf,
+    m: Buf,
 }
 
 fn scratch(p: &Problem, rows_per_chunk: usize) -> Scratch {
@@ -110,10 +111,10 @@ fn scratch(p: &Problem, rows_per_chunk: usize) -> Scratch {
         .max(output_scratch_len(cols))
         .max(grad_scratch_len(cols));
     Scratch {
-        rows: vec![0.0; rows],
-        padded: vec![0.0; input_padded_len(cols)],
-        v: vec![0.0; 16 * p.c_in * cols],
-        m: vec![0.0; 16 * p.c_out * cols],
+        rows: zeroed(rows),
+        padded: zeroed(input_padded_len(cols)),
+        v: zeroed(16 * p.c_in * cols),
+        m: zeroed(16 * p.c_out * cols),
     }
 }
 
@@ -159,9 +160,9 @@ fn transform_input(
 /// packs it by contiguous copies): from `weight` `[c_out, c_in, 3, 3]`, or with `flip` from its
 /// transpose rotated by 180 degrees (the input-gradient kernel, whose output channels are the
 /// forward's input channels).
-fn transform_weights(weight: &[f32], c_out: usize, c_in: usize, flip: bool) -> Vec<f32> {
+fn transform_weights(weight: &[f32], c_out: usize, c_in: usize, flip: bool) -> Buf {
     let (rows, cols) = if flip { (c_out, c_in) } else { (c_in, c_out) };
-    let mut u = vec![0.0f32; 16 * rows * cols];
+    let mut u = zeroed(16 * rows * cols);
     for k in 0..c_out {
         for c in 0..c_in {
             let g = &weight[(k * c_in + c) * 9..(k * c_in + c + 1) * 9];
@@ -308,7 +309,7 @@ pub(crate) fn backward_weight(
     let (in_len, out_len) = (p.c_in * p.h * p.w, p.c_out * p.oh * p.ow);
     let chunk = p.batch.div_ceil(MAX_WEIGHT_TASKS).max(1);
     let s_len = 16 * p.c_out * p.c_in;
-    let mut partials = vec![0.0f32; p.batch.div_ceil(chunk) * s_len];
+    let mut partials = zeroed(p.batch.div_ceil(chunk) * s_len);
     let p = &p;
     let rpc = weight_rows_per_chunk(p).min(chunk * p.th);
     partials

@@ -19,6 +19,7 @@ use rayon::prelude::*;
 use super::conv2d_forward::PAR_MIN_FLOPS;
 use super::dot_gemm::gemm_abt_acc;
 use super::params::Conv2dGeom;
+use super::scratch::{zeroed, Buf};
 use super::simd::avx2_variant;
 use super::winograd4_transforms::{
     grad_out_transform, input_transform, output_transform, scratch_len, weight_grad_tile,
@@ -111,26 +112,26 @@ impl Problem {
 
 /// Per-task buffers: transform scratch, transformed input, transformed output (or gradient).
 struct Scratch {
-    t: Vec<f32>,
-    v: Vec<f32>,
-    m: Vec<f32>,
+    t: Buf,
+    v: Buf,
+    m: Buf,
 }
 
 fn scratch(p: &Problem, rows: usize) -> Scratch {
     let n = (rows * p.tw).next_multiple_of(8);
     Scratch {
-        t: vec![0.0; scratch_len(n)],
-        v: vec![0.0; 36 * p.c_in * n],
-        m: vec![0.0; 36 * p.c_out * n],
+        t: zeroed(scratch_len(n)),
+        v: zeroed(36 * p.c_in * n),
+        m: zeroed(36 * p.c_out * n),
     }
 }
 
 /// `U[xi]` for the 36 positions, each stored transposed (`c_in x c_out` row-major): from
 /// `weight` `[c_out, c_in, 3, 3]`, or with `flip` from its transpose rotated by 180 degrees
 /// (the input-gradient kernel, whose output channels are the forward's input channels).
-fn transform_weights(weight: &[f32], c_out: usize, c_in: usize, flip: bool) -> Vec<f32> {
+fn transform_weights(weight: &[f32], c_out: usize, c_in: usize, flip: bool) -> Buf {
     let (rows, cols) = if flip { (c_out, c_in) } else { (c_in, c_out) };
-    let mut u = vec![0.0f32; 36 * rows * cols];
+    let mut u = zeroed(36 * rows * cols);
     for k in 0..c_out {
         for c in 0..c_in {
             let g = &weight[(k * c_in + c) * 9..(k * c_in + c + 1) * 9];
@@ -282,9 +283,15 @@ pub(crate) fn backward_weight(
 ) {
     let p = Problem::new(g.batch, g.c_in, (g.h, g.w), g.c_out, (g.pad_h, g.pad_w));
     let (in_len, out_len) = (p.c_in * p.h * p.w, p.c_out * p.oh * p.ow);
-    let chunk = p.batch.div_ceil(MAX_WEIGHT_TASKS).max(1);
+    // Samples per task: enough that a task's dot products run over a whole `WEIGHT_TILES`
+    // (small planes have few tiles per sample), and at most `MAX_WEIGHT_TASKS` tasks.
+    let chunk = p
+        .batch
+        .div_ceil(MAX_WEIGHT_TASKS)
+        .max(WEIGHT_TILES.div_ceil(p.th * p.tw))
+        .clamp(1, p.batch.max(1));
     let s_len = 36 * p.c_out * p.c_in;
-    let mut partials = vec![0.0f32; p.batch.div_ceil(chunk) * s_len];
+    let mut partials = zeroed(p.batch.div_ceil(chunk) * s_len);
     let p = &p;
     let rpc = (WEIGHT_TILES / p.tw).max(1).min(chunk * p.th);
     partials

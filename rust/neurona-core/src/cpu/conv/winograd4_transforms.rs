@@ -37,7 +37,7 @@ impl Chunk {
 
 /// Scratch floats the transforms need for chunks of up to `n` columns.
 pub(crate) fn scratch_len(n: usize) -> usize {
-    42 * n + 8
+    46 * n + 8
 }
 
 /// `B^T` applied to six values.
@@ -140,6 +140,30 @@ fn scatter4([y0, y1, y2, y3]: [&[f32]; 4], dst: &mut [f32]) {
     }
 }
 
+/// `prow[c] = src[c - pad]` where that is inside `src`, else 0. Rows are short (a dozen floats
+/// on a 14-wide plane), so this copies in fixed blocks of 8 and element by element rather than
+/// through `memcpy` / `memset` calls, whose per-call cost would exceed the copy.
+#[inline(always)]
+fn padded_row(src: &[f32], pad: usize, prow: &mut [f32]) {
+    let pad = pad.min(prow.len());
+    for p in &mut prow[..pad] {
+        *p = 0.0;
+    }
+    let body = &mut prow[pad..];
+    let k = src.len().min(body.len());
+    let blocks = k / 8;
+    for b in 0..blocks {
+        let d: &mut [f32; 8] = (&mut body[8 * b..8 * b + 8]).try_into().expect("8");
+        *d = src[8 * b..8 * b + 8].try_into().expect("8");
+    }
+    for (d, &v) in body[8 * blocks..k].iter_mut().zip(&src[8 * blocks..k]) {
+        *d = v;
+    }
+    for d in &mut body[k..] {
+        *d = 0.0;
+    }
+}
+
 /// Splits `buf` into `K` consecutive arrays of `n` floats.
 #[inline(always)]
 fn arrays<const K: usize>(buf: &mut [f32], n: usize) -> [&mut [f32]; K] {
@@ -168,14 +192,18 @@ pub(crate) fn input_transform(
     let mut g = arrays::<6>(g, n);
     let mut hh = arrays::<36>(hbuf, n);
     // Tiles `lo..hi` read only columns inside the input row (through column 4 t + 7, the
-    // group `gather2` reads), straight from `x`; the few at the edges go through a padded copy.
+    // group `gather2` reads), straight from `x`. When some tiles reach into the padding (every
+    // tile of a narrow plane may), the row is first copied into `prow` with its zeros around
+    // it and all tiles are gathered from there: a short copy instead of element-wise bounds
+    // checks for most of the row.
     let lo = pad_w.div_ceil(4).min(tw);
     let hi = if w + pad_w >= 8 {
         ((w + pad_w - 8) / 4 + 1).clamp(lo, tw)
     } else {
         lo
     };
-    let edge = &mut rest[..8];
+    let direct = lo == 0 && hi == tw;
+    let prow = &mut rest[..4 * tw + 4];
     for i in 0..6 {
         // Gather row i of every tile: g[j][col] = padded row (4 ty + i), column 4 t + j.
         for rr in 0..cc.nr {
@@ -190,29 +218,23 @@ pub(crate) fn input_transform(
                 continue;
             }
             let src = &x[x0 + (r - pad_h) * w..x0 + (r - pad_h + 1) * w];
-            if lo < hi {
-                let (a, b) = (rr * tw + lo, rr * tw + hi);
-                let s = &src[4 * lo - pad_w..];
-                gather4(
-                    s,
-                    [&mut g0[a..b], &mut g1[a..b], &mut g2[a..b], &mut g3[a..b]],
-                );
-                // Columns 4 t + 4 and 4 t + 5 are phases 0 and 1 of the next tile.
-                gather2(&s[4..], [&mut g4[a..b], &mut g5[a..b]]);
-            }
-            for t in (0..lo).chain(hi..tw) {
-                for (k, e) in edge.iter_mut().enumerate() {
-                    let c = (4 * t + k).wrapping_sub(pad_w);
-                    *e = if c < w { src[c] } else { 0.0 };
-                }
-                let col = rr * tw + t;
-                for (gj, &e) in [&mut *g0, &mut *g1, &mut *g2, &mut *g3, &mut *g4, &mut *g5]
-                    .into_iter()
-                    .zip(edge.iter())
-                {
-                    gj[col] = e;
-                }
-            }
+            let s: &[f32] = if direct {
+                src
+            } else {
+                padded_row(src, pad_w, prow);
+                prow
+            };
+            gather4(
+                s,
+                [
+                    &mut g0[seg.clone()],
+                    &mut g1[seg.clone()],
+                    &mut g2[seg.clone()],
+                    &mut g3[seg.clone()],
+                ],
+            );
+            // Columns 4 t + 4 and 4 t + 5 are phases 0 and 1 of the next tile.
+            gather2(&s[4..], [&mut g4[seg.clone()], &mut g5[seg]]);
         }
         // B^T across the row.
         let (g0, g1, g2, g3, g4, g5) = (

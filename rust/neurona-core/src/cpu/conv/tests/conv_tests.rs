@@ -122,6 +122,17 @@ const CASES: &[(
         1,
         false,
     ),
+    // F(4x4) on a small plane (6 tiles a sample): weight-gradient tasks of many samples, the
+    // last one short; every tile touches the padding.
+    (
+        [131, 16, 8, 9],
+        [16, 16, 3, 3],
+        (1, 1),
+        (1, 2),
+        (1, 1),
+        1,
+        true,
+    ),
     // 16 channels on a plane 4x4 tiles cover badly: F(2x2) (see `winograd4::pays_off`).
     (
         [2, 16, 8, 7],
@@ -368,12 +379,13 @@ fn conv_backward_matches_finite_differences() {
 
 #[test]
 fn conv_is_bitwise_identical_across_thread_counts() {
-    // Big enough to run in parallel; batch 37 leaves a short last chunk, batch 1 splits channels.
+    // Each thread count runs twice (reused scratch). Big enough to run in parallel; batch 37 leaves a short last chunk, batch 1 splits channels.
     let shapes = [
         ([37, 8, 17, 15], [12, 8, 3, 3], 1),
         ([1, 16, 30, 30], [32, 8, 3, 3], 2),
         ([6, 16, 20, 20], [16, 16, 1, 1], 1),
         ([37, 16, 13, 11], [20, 16, 3, 3], 1),
+        ([131, 16, 8, 9], [16, 16, 3, 3], 1),
     ];
     for (s, (input, weight, groups)) in shapes.into_iter().enumerate() {
         let p = Conv2dParams {
@@ -389,6 +401,8 @@ fn conv_is_bitwise_identical_across_thread_counts() {
                 .num_threads(threads)
                 .build()
                 .unwrap();
+            results.push(pool.install(|| (forward(&g, &d), backward(&g, &d))));
+            // Again on the same threads: their scratch buffers now hold the first run's data.
             results.push(pool.install(|| (forward(&g, &d), backward(&g, &d))));
         }
         let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
