@@ -54,11 +54,13 @@ impl Unary {
             Unary::Log => x.ln(),
             Unary::Sqrt => x.sqrt(),
             Unary::Abs => x.abs(),
+            // NaN propagates, as in PyTorch (`x > 0` would turn it into 0): one unordered
+            // compare, so the loop still vectorises.
             Unary::Relu => {
-                if x > 0.0 {
-                    x
-                } else {
+                if x <= 0.0 {
                     0.0
+                } else {
+                    x
                 }
             }
             Unary::LeakyRelu(a) => {
@@ -121,7 +123,8 @@ impl Unary {
                     0.0
                 }
             }
-            Unary::Relu => (x > 0.0) as i32 as f32,
+            // PyTorch's threshold_backward masks where x <= 0: the gradient passes at NaN.
+            Unary::Relu => !(x <= 0.0) as i32 as f32,
             Unary::LeakyRelu(a) => {
                 if x > 0.0 {
                     1.0
@@ -342,5 +345,35 @@ impl BackwardOp for UnaryBackward {
         }
         let gi = backward_f32(x, &self.out, g, op)?;
         Ok(vec![Some(gi)])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::tensor::Tensor;
+
+    /// relu(NaN) is NaN, as in PyTorch, on the vectorised body and the scalar tail alike; the
+    /// gradient passes where `x <= 0` fails (PyTorch's threshold_backward), NaN included.
+    #[test]
+    fn relu_propagates_nan() {
+        let pattern = [f32::NAN, -1.0, 0.0, -0.0, 2.0];
+        let x: Vec<f32> = pattern.iter().copied().cycle().take(35).collect();
+        let t = Tensor::from_vec(x.clone(), &[35]).unwrap();
+        t.set_requires_grad(true).unwrap();
+        let y = t.relu().unwrap();
+        let ones = Tensor::from_vec(vec![1.0f32; 35], &[35]).unwrap();
+        crate::autograd::backward(&y, Some(ones), false).unwrap();
+        let (y, g) = (
+            y.to_vec::<f32>().unwrap(),
+            t.grad().unwrap().to_vec::<f32>().unwrap(),
+        );
+        for i in 0..35 {
+            if x[i].is_nan() {
+                assert!(y[i].is_nan() && g[i] == 1.0, "at {i}: {} {}", y[i], g[i]);
+            } else {
+                assert_eq!(y[i], x[i].max(0.0), "at {i}");
+                assert_eq!(g[i], (x[i] > 0.0) as i32 as f32, "at {i}");
+            }
+        }
     }
 }

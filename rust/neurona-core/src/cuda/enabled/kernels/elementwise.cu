@@ -17,7 +17,7 @@ __device__ __forceinline__ float unary_f(int op, float x, float a, float b, int 
     case 2: return logf(x);
     case 3: return sqrtf(x);
     case 4: return fabsf(x);
-    case 5: return x > 0.f ? x : 0.f;
+    case 5: return (x > 0.f || isnan(x)) ? x : 0.f; // NaN propagates, as in PyTorch
     case 6: return x > 0.f ? x : a * x;
     case 7: return sigmoid_f(x);
     case 8: return tanhf(x);
@@ -42,7 +42,7 @@ __device__ __forceinline__ float unary_d(int op, float x, float y, float a, floa
     case 2: return 1.f / x;
     case 3: return 0.5f / y;
     case 4: return x > 0.f ? 1.f : (x < 0.f ? -1.f : 0.f);
-    case 5: return x > 0.f ? 1.f : 0.f;
+    case 5: return (x > 0.f || isnan(x)) ? 1.f : 0.f; // PyTorch passes the grad at NaN
     case 6: return x > 0.f ? 1.f : a;
     case 7: return y * (1.f - y);
     case 8: return 1.f - y * y;
