@@ -4,7 +4,7 @@
 //! Backward is one fused pass: grad_in = grad_out * f'(x, y), where y = f(x) is saved so that
 //! exp, sigmoid and tanh reuse their output instead of recomputing.
 
-use super::kernels::{map, zip3_same};
+use super::kernels::{map, zip3_same, zip_same};
 use crate::autograd::BackwardOp;
 use crate::cpu::{elementwise as ew, vmath};
 use crate::tensor::{DType, Tensor};
@@ -260,6 +260,11 @@ fn forward_f32(x: &Tensor, op: Unary) -> Result<Tensor> {
 
 /// grad_in = grad_out * f'(x, y) in one fused pass, one monomorphic loop per op.
 fn backward_f32(x: &Tensor, y: &Tensor, g: &Tensor, op: Unary) -> Result<Tensor> {
+    if op == Unary::Relu {
+        // relu's mask reads the same from y = relu(x) as from x (y <= 0 exactly where x <= 0,
+        // NaN where x is NaN): two input streams instead of three on a memory-bound pass.
+        return zip_same(y, g, |y: f32, g: f32| g * Unary::Relu.derivative(y, y));
+    }
     macro_rules! go {
         ($variant:expr) => {
             zip3_same(x, y, g, move |x: f32, y: f32, g: f32| {
