@@ -250,3 +250,13 @@ def test_nan_propagates_through_relu_family_as_in_pytorch():
     y.sum().backward()
     np.testing.assert_array_equal(np.isnan(y.detach().numpy()), nan)
     np.testing.assert_array_equal(t.grad.numpy(), np.where(np.abs(x) <= 0.5, 1.0, 0.0))
+
+
+def test_gelu_keeps_relative_accuracy_in_the_negative_tail():
+    import math
+
+    x = np.array([-3.0, -6.0, -10.0, -13.0, 0.25, 4.0], dtype=np.float32)
+    got = neurona.gelu(neurona.tensor(x)).numpy().astype(np.float64)
+    # 0.5 x erfc(-x / sqrt 2): 1 + erf(x / sqrt 2) would cancel to 0 out here.
+    want = np.array([0.5 * v * math.erfc(-v / math.sqrt(2.0)) for v in x.astype(np.float64)])
+    np.testing.assert_allclose(got, want, rtol=1e-6, atol=0)
