@@ -329,6 +329,32 @@ def test_sequential_linear_relu_fusion_gives_identical_values_and_gradients():
         np.testing.assert_array_equal(a, p.grad.numpy())
 
 
+@pytest.mark.parametrize("padding", [0, 1])
+def test_sequential_relu_maxpool_fusion_gives_identical_values_and_gradients(padding):
+    nr.manual_seed(4)
+    conv = nn.Conv2d(2, 3, 3, padding=1)
+    seq = nn.Sequential(conv, nn.ReLU(), nn.MaxPool2d(2, padding=padding), nn.Flatten())
+    x = nr.randn(3, 2, 9, 10)
+    # Windows that are all negative, ties at zero and ties between equal positive values.
+    xs = x.numpy()
+    xs[0, :, :4, :4] = -1.0
+    xs[1, :, 2:4, 2:4] = 0.5
+    x = nr.tensor(xs, requires_grad=True)
+    y = seq(x)
+    w = nr.tensor(np.random.default_rng(0).standard_normal(y.shape).astype(np.float32))
+    (y * w).sum().backward()
+    fused = [x.grad.numpy().copy()] + [p.grad.numpy().copy() for p in seq.parameters()]
+    seq.zero_grad()
+    x.grad = None
+    h = x
+    for m in seq:  # one by one: no fusion
+        h = m(h)
+    (h * w).sum().backward()
+    np.testing.assert_array_equal(y.detach().numpy(), h.detach().numpy())
+    for a, b in zip(fused, [x.grad.numpy()] + [p.grad.numpy() for p in seq.parameters()]):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_module_list_and_dict_register_their_members():
     class Net(nn.Module):
         def __init__(self):

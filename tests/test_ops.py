@@ -225,3 +225,38 @@ def test_comparisons_give_bool_and_no_grad(rng):
         got = getattr(ta, op)(neurona.tensor(b))
         assert got.dtype == neurona.bool and not got.requires_grad
         np.testing.assert_array_equal(got.numpy(), getattr(a, op)(b))
+
+
+def test_nan_propagates_through_relu_family_as_in_pytorch():
+    # Long enough for the vectorised loop and a scalar tail; NaN at both.
+    x = np.tile(np.array([np.nan, -1.0, 0.0, -0.0, 2.0], dtype=np.float32), 7)
+    t = neurona.tensor(x, requires_grad=True)
+    y = t.relu()
+    y.sum().backward()
+    # PyTorch: relu(NaN) is NaN and its threshold_backward passes the gradient where x <= 0 fails.
+    nan = np.isnan(x)
+    np.testing.assert_array_equal(np.isnan(y.detach().numpy()), nan)
+    np.testing.assert_array_equal(y.detach().numpy()[~nan], np.maximum(x[~nan], 0.0))
+    np.testing.assert_array_equal(t.grad.numpy(), np.where(nan | (x > 0), 1.0, 0.0))
+
+    t = neurona.tensor(x, requires_grad=True)
+    y = neurona.nn.functional.leaky_relu(t, 0.1)
+    y.sum().backward()
+    np.testing.assert_array_equal(np.isnan(y.detach().numpy()), nan)
+    np.testing.assert_array_equal(t.grad.numpy(), np.where(x > 0, 1.0, 0.1).astype(np.float32))
+
+    t = neurona.tensor(x, requires_grad=True)
+    y = neurona.clamp(t, -0.5, 0.5)
+    y.sum().backward()
+    np.testing.assert_array_equal(np.isnan(y.detach().numpy()), nan)
+    np.testing.assert_array_equal(t.grad.numpy(), np.where(np.abs(x) <= 0.5, 1.0, 0.0))
+
+
+def test_gelu_keeps_relative_accuracy_in_the_negative_tail():
+    import math
+
+    x = np.array([-3.0, -6.0, -10.0, -13.0, 0.25, 4.0], dtype=np.float32)
+    got = neurona.gelu(neurona.tensor(x)).numpy().astype(np.float64)
+    # 0.5 x erfc(-x / sqrt 2): 1 + erf(x / sqrt 2) would cancel to 0 out here.
+    want = np.array([0.5 * v * math.erfc(-v / math.sqrt(2.0)) for v in x.astype(np.float64)])
+    np.testing.assert_allclose(got, want, rtol=1e-6, atol=0)

@@ -23,8 +23,9 @@ class Sequential(Module):
     """Applies its modules in order: ``Sequential(Linear(3, 4), ReLU(), Linear(4, 2))`` or
     ``Sequential(OrderedDict(name=module, ...))``. Supports indexing, slicing, len and append.
 
-    A ``Linear`` directly followed by a ``ReLU`` runs as one fused GEMM + bias + ReLU (same
-    values and gradients as the two layers one after the other)."""
+    A ``Linear`` directly followed by a ``ReLU`` runs as one fused GEMM + bias + ReLU, and a
+    ``ReLU`` directly followed by an unpadded ``MaxPool2d`` runs as the pool then the ReLU, on
+    a quarter of the elements (same values and gradients as the layers one after the other)."""
 
     def __init__(self, *args):
         super().__init__()
@@ -97,20 +98,36 @@ class Sequential(Module):
     def forward(self, input):
         from neurona.nn.activation import ReLU
         from neurona.nn.linear import Linear
+        from neurona.nn.pooling import MaxPool2d
 
         mods = list(self._modules.values())
-        # The fusion skips the ReLU module's call, so it is off while summary() observes.
+        # The fusions skip the ReLU module's call, so they are off while summary() observes.
         fuse = not _module._call_observers
         i = 0
         while i < len(mods):
             m = mods[i]
-            if fuse and type(m) is Linear and i + 1 < len(mods) and type(mods[i + 1]) is ReLU:
+            nxt = type(mods[i + 1]) if fuse and i + 1 < len(mods) else None
+            if nxt is ReLU and type(m) is Linear:
                 input = _ops.linear(input, m.weight, m.bias, relu=True)
+                i += 2
+                continue
+            if nxt is MaxPool2d and type(m) is ReLU and _relu_commutes_with(mods[i + 1]):
+                input = _ops.relu(mods[i + 1](input))
                 i += 2
                 continue
             input = m(input)
             i += 1
         return input
+
+
+def _relu_commutes_with(pool) -> bool:
+    """relu(max(window)) == max(relu(window)) since relu is non-decreasing, and the gradient
+    also lands on the same element: where the window's max is positive both orders pick the
+    same first maximum; where it is <= 0 both give zeros. NaN is the max either way and relu
+    keeps it. Without padding every window holds only real elements, so no -inf pad is the max."""
+    from neurona.nn import functional as F
+
+    return F._pair(pool.padding, "padding") == (0, 0)
 
 
 class ModuleList(Module):

@@ -9,7 +9,7 @@
 //! `l2_norm_sq` sums in f64 over fixed blocks of [`BLOCK`] elements and combines the block sums
 //! pairwise in a fixed tree, so its value depends only on the data, never on the thread count.
 
-use super::{for_each_chunk, Update, PAR_MIN_LEN};
+use super::{for_each_chunk, split_threads, Update};
 use rayon::prelude::*;
 
 /// The fixed block of the deterministic sums.
@@ -18,10 +18,10 @@ pub const BLOCK: usize = 4096;
 /// Sum of squares of `x`, in f64, with a summation order fixed by `x.len()` alone.
 pub fn l2_norm_sq(x: &[f32]) -> f64 {
     let block = |b: &[f32]| b.iter().map(|&v| (v as f64) * (v as f64)).sum::<f64>();
-    let sums: Vec<f64> = if x.len() < PAR_MIN_LEN {
-        x.chunks(BLOCK).map(block).collect()
-    } else {
+    let sums: Vec<f64> = if split_threads(x.len()) {
         x.par_chunks(BLOCK).map(block).collect()
+    } else {
+        x.chunks(BLOCK).map(block).collect()
     };
     pairwise(&sums)
 }
@@ -37,7 +37,7 @@ pub fn max_abs(x: &[f32]) -> f32 {
             }
         })
     };
-    if x.len() < PAR_MIN_LEN {
+    if !split_threads(x.len()) {
         block(x)
     } else {
         // max is associative and commutative (NaN handled explicitly), so any split is exact.

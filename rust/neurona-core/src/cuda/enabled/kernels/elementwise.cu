@@ -17,12 +17,12 @@ __device__ __forceinline__ float unary_f(int op, float x, float a, float b, int 
     case 2: return logf(x);
     case 3: return sqrtf(x);
     case 4: return fabsf(x);
-    case 5: return x > 0.f ? x : 0.f;
+    case 5: return (x > 0.f || isnan(x)) ? x : 0.f; // NaN propagates, as in PyTorch
     case 6: return x > 0.f ? x : a * x;
     case 7: return sigmoid_f(x);
     case 8: return tanhf(x);
     case 9: return x > 20.f ? x : log1pf(expf(x));
-    case 10: return (float)(0.5 * (double)x * (1.0 + erf((double)x * 0.70710678118654752440)));
+    case 10: return (float)(0.5 * (double)x * erfc(-(double)x * 0.70710678118654752440));
     case 11: return x > 0.f ? 1.f : (x < 0.f ? -1.f : 0.f);
     case 12: {
         float v = x;
@@ -42,14 +42,14 @@ __device__ __forceinline__ float unary_d(int op, float x, float y, float a, floa
     case 2: return 1.f / x;
     case 3: return 0.5f / y;
     case 4: return x > 0.f ? 1.f : (x < 0.f ? -1.f : 0.f);
-    case 5: return x > 0.f ? 1.f : 0.f;
+    case 5: return (x > 0.f || isnan(x)) ? 1.f : 0.f; // PyTorch passes the grad at NaN
     case 6: return x > 0.f ? 1.f : a;
     case 7: return y * (1.f - y);
     case 8: return 1.f - y * y;
     case 9: return x > 20.f ? 1.f : sigmoid_f(x);
     case 10: {
         const double xd = (double)x;
-        const double cdf = 0.5 * (1.0 + erf(xd * 0.70710678118654752440));
+        const double cdf = 0.5 * erfc(-xd * 0.70710678118654752440);
         const double pdf = exp(-0.5 * xd * xd) / 2.50662827463100050242;
         return (float)(cdf + xd * pdf);
     }
