@@ -8,6 +8,10 @@
 //! mc x kc block of A for each and running the macro-kernel on it. Every output element sees
 //! the same K blocks in the same order whatever the task split, so results are bitwise
 //! identical for any thread count.
+//!
+//! A product with few rows (one row block) and A read unpacked takes a shorter path
+//! (`run_columns`): one parallel region of tasks over ranges of B panels, each packing its own
+//! panels one K block at a time, so the threads get equal shares whatever m is.
 
 use super::blocking;
 use super::buffers::PackBuf;
@@ -321,6 +325,9 @@ pub(super) struct Plan {
     pub nc: usize,
     /// Read A unpacked (see `kernel_direct`).
     direct_a: bool,
+    /// Split C by columns only, into this many tasks that each pack their own B panels one
+    /// K block at a time (see `run_columns`); None for the row-block loop nest.
+    column_tasks: Option<usize>,
 }
 
 /// Columns of C at or below which the micro-kernel reads A unpacked: below this a packed
@@ -336,6 +343,11 @@ const DIRECT_AT_MAX_M: usize = 384;
 /// And at most this deep: an LSTM's Z^T dG (161 x 512, k = 3200) measured 88 GFLOP/s with A
 /// packed, 82 unpacked.
 const DIRECT_AT_MAX_K: usize = 1024;
+
+/// Column tasks per thread in `run_columns`.
+/// Tasks per thread in `run_columns` where there are enough B panels: two, so that rayon can
+/// hand a task to the other thread when a core is busy with something else; else one.
+const COLUMN_TASKS_PER_THREAD: usize = 2;
 
 /// The K blocks for depth k: near-equal, so no thin last block; a function of k and the
 /// kernel's kc only.
@@ -371,6 +383,21 @@ impl Plan {
         let direct_a = ks.direct
             && n <= DIRECT_A_MAX_N
             && (p.a.cs == 1 || (p.a.rs == 1 && m <= DIRECT_AT_MAX_M && k <= DIRECT_AT_MAX_K));
+        // A unpacked and all rows in one block (A's K block stays in L2): split the columns
+        // instead, so the tasks are equal whatever m is, and each task packs just the B
+        // panels it uses, next to where it uses them, in the one parallel region.
+        let npanels = n.div_ceil(nr);
+        let column_tasks = if direct_a && m <= blk.mc && npanels >= threads {
+            Some(if threads == 1 {
+                1
+            } else if npanels >= COLUMN_TASKS_PER_THREAD * threads {
+                COLUMN_TASKS_PER_THREAD * threads
+            } else {
+                threads
+            })
+        } else {
+            None
+        };
         Plan {
             nkb,
             kc_step,
@@ -378,6 +405,7 @@ impl Plan {
             mb,
             nc,
             direct_a,
+            column_tasks,
         }
     }
 }
@@ -389,6 +417,9 @@ impl Plan {
 unsafe fn gemm_blocked(ks: &KernelSet, p: &Problem, threads: usize) {
     let (n, k, nr) = (p.n, p.k, ks.nr);
     let plan = Plan::new(ks, p, threads);
+    if let Some(ns) = plan.column_tasks {
+        return run_columns(ks, p, &plan, ns, threads);
+    }
     let mut jc = 0;
     while jc < n {
         let ncur = plan.nc.min(n - jc);
@@ -408,6 +439,77 @@ unsafe fn gemm_blocked(ks: &KernelSet, p: &Problem, threads: usize) {
         run_block(ks, p, &plan, (jc, ncur), bpack.get(), threads);
         drop(bbuf);
         jc += ncur;
+    }
+}
+
+/// The whole product as `ns` tasks over near-equal ranges of B panels, every task over all m
+/// rows with A read unpacked. A task walks the K blocks in order; for each it packs its B
+/// panels in pieces that fit in half of L2 and runs the macro-kernel on each piece while it is
+/// there. Every tile sees the same K blocks in the same order and the same kernel as on the
+/// other paths, so the split does not change results.
+///
+/// # Safety
+/// As `gemm_one`; `plan.direct_a` holds.
+unsafe fn run_columns(ks: &KernelSet, p: &Problem, plan: &Plan, ns: usize, threads: usize) {
+    let (m, n, k) = (p.m, p.n, p.k);
+    let nr = ks.nr;
+    let (nkb, kc_step) = (plan.nkb, plan.kc_step);
+    let npanels = n.div_ceil(nr);
+    let l2 = blocking::caches().l2;
+    // Panels per packed piece: a piece of one K block fills at most half of L2.
+    let piece = (l2 / 2 / (kc_step.max(1) * nr * 4)).max(1);
+    let ctx = Shared(*p);
+    let task = |t: usize| {
+        let p = ctx.get();
+        let (p0, p1) = (t * npanels / ns, (t + 1) * npanels / ns);
+        if p0 >= p1 {
+            return;
+        }
+        let mut bbuf = PackBuf::take(kc_step * piece.min(p1 - p0) * nr);
+        for kb in 0..nkb {
+            let pc = kb * kc_step;
+            let kc = kc_step.min(k - pc);
+            let mut q0 = p0;
+            while q0 < p1 {
+                let q1 = (q0 + piece).min(p1);
+                let j0 = q0 * nr;
+                let ncols = (q1 * nr).min(n) - j0;
+                let pb = PackArgs {
+                    src: p.b.ptr.wrapping_add(pc * p.b.rs + j0 * p.b.cs),
+                    len: ncols,
+                    kc,
+                    s_outer: p.b.cs,
+                    s_k: p.b.rs,
+                };
+                let mut u = update_for(&p, kb, nkb);
+                if !u.bias.is_null() {
+                    u.bias = u.bias.wrapping_add(j0);
+                }
+                let args = MacroArgs {
+                    mc: m,
+                    nc: ncols,
+                    kc,
+                    a: p.a.ptr.wrapping_add(pc * p.a.cs),
+                    b: bbuf.ptr(),
+                    c: p.c.ptr.wrapping_add(j0 * p.c.cs),
+                    rs_c: p.c.rs,
+                    cs_c: p.c.cs,
+                    upd: u,
+                    prefetch_b: false,
+                };
+                // SAFETY: the caller's contract; the buffer holds `piece` panels of kc_step.
+                unsafe {
+                    (ks.pack_b)(&pb, bbuf.ptr());
+                    (ks.macro_kernel_direct)(&args, (p.a.rs, p.a.cs));
+                }
+                q0 = q1;
+            }
+        }
+    };
+    if threads > 1 && ns > 1 {
+        (0..ns).into_par_iter().for_each(task);
+    } else {
+        (0..ns).for_each(task);
     }
 }
 
