@@ -316,3 +316,22 @@ def test_init_constants():
     assert np.all(w.numpy() == 0)
     nn.init.eye_(w)
     np.testing.assert_array_equal(w.numpy(), np.eye(2, 3))
+
+
+def test_fused_linear_relu_keeps_nan_and_matches_the_layers_called_one_by_one():
+    # Sequential fuses Linear+ReLU into the GEMM epilogue; ReLU(NaN) must stay NaN there too.
+    nr.manual_seed(3)
+    model = nn.Sequential(nn.Linear(5, 40), nn.ReLU())
+    x = np.random.default_rng(0).standard_normal((6, 5)).astype(np.float32)
+    x[1, 2] = np.nan
+    xa, xb = t(x, requires_grad=True), t(x, requires_grad=True)
+    fused = model(xa)
+    plain = model[1](model[0](xb))
+    assert np.isnan(fused.detach().numpy()[1]).all()
+    np.testing.assert_array_equal(fused.detach().numpy(), plain.detach().numpy())
+    fused.sum().backward()
+    fused_w_grad = model[0].weight.grad.numpy().copy()
+    model.zero_grad()
+    plain.sum().backward()
+    np.testing.assert_array_equal(xa.grad.numpy(), xb.grad.numpy())
+    np.testing.assert_array_equal(fused_w_grad, model[0].weight.grad.numpy())

@@ -301,7 +301,7 @@ impl BackwardOp for LinearBackward {
         let g = if self.relu && crate::cuda::involved(&[g]) {
             crate::cuda::ops::unary_backward(&self.y, &self.y, g, super::unary::Unary::Relu)?
         } else if self.relu {
-            super::kernels::zip_same(g, &self.y, |g: f32, y: f32| if y > 0.0 { g } else { 0.0 })?
+            super::kernels::zip_same(g, &self.y, |g: f32, y: f32| if y <= 0.0 { 0.0 } else { g })?
         } else {
             g.clone()
         };

@@ -149,7 +149,8 @@ unsafe fn store<const R: usize>(acc: &[[__m256; 2]; R], c: *mut f32, rs_c: usize
                 y = _mm256_add_ps(y, _mm256_loadu_ps(u.bias.add(8 * v)));
             }
             if u.relu {
-                y = _mm256_max_ps(y, zero);
+                // Not max(y, 0): that drops NaN. Zero where y <= 0 (ordered), keep y otherwise.
+                y = _mm256_andnot_ps(_mm256_cmp_ps::<_CMP_LE_OQ>(y, zero), y);
             }
             _mm256_storeu_ps(p, y);
         }

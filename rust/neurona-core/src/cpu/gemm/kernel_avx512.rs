@@ -61,7 +61,8 @@ unsafe fn tile_12x32(
                 y = _mm512_add_ps(y, _mm512_loadu_ps(u.bias.add(16 * v)));
             }
             if u.relu {
-                y = _mm512_max_ps(y, zero);
+                // Not max(y, 0): that drops NaN. Keep y where !(y <= 0), NaN included.
+                y = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask::<_CMP_NLE_UQ>(y, zero), y);
             }
             _mm512_storeu_ps(p, y);
         }

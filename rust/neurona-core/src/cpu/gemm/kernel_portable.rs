@@ -38,7 +38,8 @@ impl<const MR: usize, const NR: usize> MicroKernel for Portable<MR, NR> {
                     v += *u.bias.add(j);
                 }
                 if u.relu {
-                    v = v.max(0.0);
+                    // Not v.max(0.0), which drops NaN (ReLU keeps it, as in PyTorch).
+                    v = if v <= 0.0 { 0.0 } else { v };
                 }
                 *cr.add(j) = v;
             }
@@ -100,7 +101,8 @@ impl<const MR: usize, const NR: usize> Portable<MR, NR> {
                     v += *u.bias.add(j);
                 }
                 if u.relu {
-                    v = v.max(0.0);
+                    // Not v.max(0.0), which drops NaN (ReLU keeps it, as in PyTorch).
+                    v = if v <= 0.0 { 0.0 } else { v };
                 }
                 *cr.add(j) = v;
             }

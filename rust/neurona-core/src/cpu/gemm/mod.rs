@@ -195,11 +195,20 @@ pub mod naive {
                 v = match epilogue {
                     Epilogue::None => v,
                     Epilogue::Bias(bias) => v + bias[j],
-                    Epilogue::BiasRelu(bias) => (v + bias[j]).max(0.0),
-                    Epilogue::Relu => v.max(0.0),
+                    Epilogue::BiasRelu(bias) => relu(v + bias[j]),
+                    Epilogue::Relu => relu(v),
                 };
                 c.data[idx] = v;
             }
+        }
+    }
+
+    /// ReLU that keeps NaN, as the fast kernels' epilogues do.
+    fn relu(v: f32) -> f32 {
+        if v <= 0.0 {
+            0.0
+        } else {
+            v
         }
     }
 }

@@ -234,7 +234,7 @@ pub(super) fn check(
                 scale += f64::from(bias[j]).abs();
             }
             if matches!(e, Epi::Relu | Epi::BiasRelu) {
-                v = v.max(0.0);
+                v = if v <= 0.0 { 0.0 } else { v };
             }
             let got = f64::from(c.at(i, j));
             let tol = gamma * scale;

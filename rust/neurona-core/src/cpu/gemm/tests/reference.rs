@@ -138,3 +138,49 @@ fn gemm_public_entry_matches_naive_reference_closely() {
     check("naive", 0.5, &a, &b, 1.5, &c0, &slow, Epi::BiasRelu, &bias);
     assert!(["avx512", "avx2", "neon", "portable"].contains(&crate::cpu::gemm::isa_name()));
 }
+
+#[test]
+fn gemm_relu_epilogue_keeps_nan_and_zeroes_negatives_on_every_kernel() {
+    // ReLU(NaN) is NaN, as in PyTorch: a max with zero would silently turn it into 0.
+    for (m, n, k) in [(13, 37, 9), (7, 300, 64)] {
+        let mut a: Vec<f32> = (0..m * k).map(|i| ((i % 7) as f32 - 3.0) * 0.25).collect();
+        a[2 * k + 1] = f32::NAN; // poisons row 2 of the product
+        let b: Vec<f32> = (0..k * n).map(|i| ((i % 5) as f32 - 2.0) * 0.5).collect();
+        let bias: Vec<f32> = (0..n)
+            .map(|j| if j % 2 == 0 { -100.0 } else { 100.0 })
+            .collect();
+        for ks in kernel_sets() {
+            let mut c = vec![0.0f32; m * n];
+            sgemm_with(
+                ks,
+                1.0,
+                MatRef::row_major(&a, m, k),
+                MatRef::row_major(&b, k, n),
+                0.0,
+                MatMut::row_major(&mut c, m, n),
+                Epilogue::BiasRelu(&bias),
+            );
+            for i in 0..m {
+                for j in 0..n {
+                    let v = c[i * n + j];
+                    if i == 2 {
+                        assert!(
+                            v.is_nan(),
+                            "{}: row 2 col {j} gave {v}, expected NaN",
+                            ks.name
+                        );
+                    } else if j % 2 == 0 {
+                        assert_eq!(
+                            v.to_bits(),
+                            0.0f32.to_bits(),
+                            "{}: ({i},{j}) = {v}",
+                            ks.name
+                        );
+                    } else {
+                        assert!(v > 0.0, "{}: ({i},{j}) = {v}", ks.name);
+                    }
+                }
+            }
+        }
+    }
+}
