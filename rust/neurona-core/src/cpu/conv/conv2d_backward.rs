@@ -14,7 +14,7 @@ use super::conv2d_forward::PAR_MIN_FLOPS;
 use super::dot_gemm::gemm_abt_acc;
 use super::im2col::{col2im_tile_add, im2col_tile, is_pointwise, tile_cols};
 use super::params::Conv2dGeom;
-use super::scratch::zeroed;
+use super::scratch::{stale, zeroed};
 use super::{winograd, winograd4};
 use crate::cpu::gemm::{sgemm, Epilogue, MatMut, MatRef};
 
@@ -158,8 +158,8 @@ pub fn conv2d_backward(
             1
         };
         chunks.into_par_iter().with_min_len(min_len).for_each(|ch| {
-            let mut cols = zeroed(scratch);
-            let mut gcols = zeroed(scratch);
+            let mut cols = stale(scratch);
+            let mut gcols = stale(scratch);
             backward_chunk(g, input, weight, grad_out, ch, &mut cols, &mut gcols, tile);
         });
     }

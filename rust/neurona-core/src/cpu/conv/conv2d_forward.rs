@@ -10,7 +10,7 @@ use rayon::prelude::*;
 
 use super::im2col::{im2col_tile, is_pointwise, tile_cols};
 use super::params::Conv2dGeom;
-use super::scratch::zeroed;
+use super::scratch::stale;
 use super::{winograd, winograd4};
 use crate::cpu::gemm::{sgemm, Epilogue, MatMut, MatRef};
 
@@ -79,7 +79,7 @@ pub fn conv2d_forward(
         .with_min_len(min_len)
         .enumerate()
         .for_each_init(
-            || zeroed(scratch),
+            || stale(scratch),
             |cols, (t, out)| {
                 let n = t / blocks_per_sample;
                 let co0 = (t % blocks_per_sample) * cob;

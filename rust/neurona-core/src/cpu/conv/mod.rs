@@ -41,7 +41,7 @@ mod params;
 mod pool_adaptive;
 mod pool_avg;
 mod pool_max;
-mod scratch;
+pub(crate) mod scratch;
 mod simd;
 mod winograd;
 mod winograd4;
@@ -58,5 +58,4 @@ pub use pool_adaptive::{
     adaptive_avg_pool2d_backward, adaptive_avg_pool2d_forward, adaptive_window,
 };
 pub use pool_avg::{avg_pool2d_backward, avg_pool2d_forward};
-pub(crate) use pool_max::max_pool2d_backward_zeroed;
 pub use pool_max::{max_pool2d_backward, max_pool2d_forward};

@@ -144,39 +144,12 @@ pub fn max_pool2d_backward(
         g.input_len(),
         "max_pool2d_backward: grad_input length"
     );
-    route(g, grad_out, indices, grad_input, true);
+    route(g, grad_out, indices, grad_input);
 }
 
-/// [`max_pool2d_backward`] into a `grad_input` the caller has just allocated zeroed (the op
-/// layer's `vec![0.0; n]`), so it is not zeroed a second time.
-pub(crate) fn max_pool2d_backward_zeroed(
-    g: &Pool2dGeom,
-    grad_out: &[f32],
-    indices: &[u32],
-    grad_input: &mut [f32],
-) {
-    debug_assert!(grad_input.iter().all(|&v| v == 0.0));
-    assert_eq!(
-        grad_out.len(),
-        g.output_len(),
-        "max_pool2d_backward: grad_out length"
-    );
-    assert_eq!(
-        indices.len(),
-        g.output_len(),
-        "max_pool2d_backward: indices length"
-    );
-    assert_eq!(
-        grad_input.len(),
-        g.input_len(),
-        "max_pool2d_backward: grad_input length"
-    );
-    route(g, grad_out, indices, grad_input, false);
-}
-
-/// Adds each `grad_out` element to the input element its index names, plane by plane (zeroing
-/// each plane first when `zero`).
-fn route(g: &Pool2dGeom, grad_out: &[f32], indices: &[u32], grad_input: &mut [f32], zero: bool) {
+/// Zeroes each input plane, then adds each `grad_out` element to the input element its index
+/// names (plane by plane, so the scatter lands in the plane just zeroed, still in cache).
+fn route(g: &Pool2dGeom, grad_out: &[f32], indices: &[u32], grad_input: &mut [f32]) {
     if grad_input.is_empty() {
         return;
     }
@@ -187,9 +160,7 @@ fn route(g: &Pool2dGeom, grad_out: &[f32], indices: &[u32], grad_input: &mut [f3
         .zip(indices.par_chunks(op))
         .with_min_len(min_len(g.input_len()))
         .for_each(|((gi, go), idx)| {
-            if zero {
-                gi.fill(0.0);
-            }
+            gi.fill(0.0);
             for (&i, &v) in idx.iter().zip(go) {
                 gi[i as usize] += v;
             }

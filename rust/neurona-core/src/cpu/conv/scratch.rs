@@ -25,6 +25,14 @@ pub(crate) struct Buf(Vec<f32>);
 
 /// A buffer of `len` zeros, reusing one of this thread's free buffers where one is big enough.
 pub(crate) fn zeroed(len: usize) -> Buf {
+    let mut b = stale(len);
+    b.0.fill(0.0);
+    b
+}
+
+/// A buffer of `len` floats holding whatever a previous user left (zeros where it had to grow),
+/// for callers that write every element they later read: it skips `zeroed`'s fill.
+pub(crate) fn stale(len: usize) -> Buf {
     let reused = FREE
         .try_with(|f| {
             let mut f = f.borrow_mut();
@@ -38,9 +46,29 @@ pub(crate) fn zeroed(len: usize) -> Buf {
         .ok()
         .flatten();
     let mut v = reused.unwrap_or_default();
-    v.clear();
-    v.resize(len, 0.0);
+    if v.len() >= len {
+        v.truncate(len);
+    } else {
+        v.resize(len, 0.0);
+    }
     Buf(v)
+}
+
+/// Fills every buffer on this thread's free list, to its capacity, with NaN (and adds a few
+/// large ones), so a test can show a kernel never reads scratch it has not written.
+#[cfg(test)]
+pub(crate) fn poison() {
+    FREE.with(|f| {
+        let mut f = f.borrow_mut();
+        while f.len() < KEEP {
+            f.push(Vec::with_capacity(1 << 20));
+        }
+        for v in f.iter_mut() {
+            let c = v.capacity();
+            v.clear();
+            v.resize(c, f32::NAN);
+        }
+    });
 }
 
 impl Drop for Buf {
@@ -74,7 +102,7 @@ impl DerefMut for Buf {
 
 #[cfg(test)]
 mod tests {
-    use super::zeroed;
+    use super::{stale, zeroed};
 
     #[test]
     fn reused_buffers_come_back_zeroed_and_sized() {
@@ -86,6 +114,11 @@ mod tests {
             let b = zeroed(len / 2 + 3);
             assert_eq!(b.len(), len / 2 + 3);
             assert!(b.iter().all(|&v| v == 0.0));
+        }
+        for len in [100, 3000, 50] {
+            let mut a = stale(len);
+            assert_eq!(a.len(), len);
+            a.fill(1.5);
         }
     }
 }

@@ -13,7 +13,7 @@ use rayon::prelude::*;
 use super::conv2d_forward::PAR_MIN_FLOPS;
 use super::dot_gemm::gemm_abt_acc;
 use super::params::Conv2dGeom;
-use super::scratch::{zeroed, Buf};
+use super::scratch::{stale, zeroed, Buf};
 use super::simd::avx2_variant;
 use super::winograd_transforms::{
     grad_out_transform, grad_scratch_len, input_padded_len, input_scratch_len, input_transform,
@@ -105,7 +105,10 @@ struct Scratch {
     m: Buf,
 }
 
-fn scratch(p: &Problem, rows_per_chunk: usize) -> Scratch {
+/// `correlate` writes every column of `v` and `m` it reads (the input transform and a beta-0
+/// GEMM), so it takes them `stale`; the weight gradient keeps them zeroed.
+fn scratch(p: &Problem, rows_per_chunk: usize, correlate: bool) -> Scratch {
+    let vm = if correlate { stale } else { zeroed };
     let cols = (rows_per_chunk * (p.tw + 1)).next_multiple_of(8);
     let rows = input_scratch_len(cols)
         .max(output_scratch_len(cols))
@@ -113,8 +116,8 @@ fn scratch(p: &Problem, rows_per_chunk: usize) -> Scratch {
     Scratch {
         rows: zeroed(rows),
         padded: zeroed(input_padded_len(cols)),
-        v: zeroed(16 * p.c_in * cols),
-        m: zeroed(16 * p.c_out * cols),
+        v: vm(16 * p.c_in * cols),
+        m: vm(16 * p.c_out * cols),
     }
 }
 
@@ -162,7 +165,7 @@ fn transform_input(
 /// forward's input channels).
 fn transform_weights(weight: &[f32], c_out: usize, c_in: usize, flip: bool) -> Buf {
     let (rows, cols) = if flip { (c_out, c_in) } else { (c_in, c_out) };
-    let mut u = zeroed(16 * rows * cols);
+    let mut u = stale(16 * rows * cols);
     for k in 0..c_out {
         for c in 0..c_in {
             let g = &weight[(k * c_in + c) * 9..(k * c_in + c + 1) * 9];
@@ -189,7 +192,7 @@ fn correlate(p: &Problem, x: &[f32], u: &[f32], bias: Option<&[f32]>, out: &mut 
         .zip(x.par_chunks(spt * in_len))
         .with_min_len(p.min_len())
         .for_each_init(
-            || scratch(p, p.rows_per_chunk().min(spt * p.th)),
+            || scratch(p, p.rows_per_chunk().min(spt * p.th), true),
             |sc, (out_t, x_t)| correlate_task(p, u, bias, sc, out_t, x_t),
         );
 }
@@ -321,7 +324,7 @@ pub(crate) fn backward_weight(
         )
         .with_min_len(p.min_len())
         .for_each_init(
-            || scratch(p, rpc),
+            || scratch(p, rpc, false),
             |sc, (s, (x_t, dy_t))| weight_task(p, rpc, sc, s, x_t, dy_t),
         );
     // Add the partials into the first in task order (threads split the elements, not the

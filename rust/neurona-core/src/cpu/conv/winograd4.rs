@@ -19,7 +19,7 @@ use rayon::prelude::*;
 use super::conv2d_forward::PAR_MIN_FLOPS;
 use super::dot_gemm::gemm_abt_acc;
 use super::params::Conv2dGeom;
-use super::scratch::{zeroed, Buf};
+use super::scratch::{stale, zeroed, Buf};
 use super::simd::avx2_variant;
 use super::winograd4_transforms::{
     grad_out_transform, input_transform, output_transform, scratch_len, weight_grad_tile,
@@ -117,12 +117,15 @@ struct Scratch {
     m: Buf,
 }
 
-fn scratch(p: &Problem, rows: usize) -> Scratch {
+/// `correlate` writes every column of `v` and `m` it reads (the input transform and a beta-0
+/// GEMM), so it takes them `stale`; the weight gradient keeps them zeroed.
+fn scratch(p: &Problem, rows: usize, correlate: bool) -> Scratch {
+    let vm = if correlate { stale } else { zeroed };
     let n = (rows * p.tw).next_multiple_of(8);
     Scratch {
         t: zeroed(scratch_len(n)),
-        v: zeroed(36 * p.c_in * n),
-        m: zeroed(36 * p.c_out * n),
+        v: vm(36 * p.c_in * n),
+        m: vm(36 * p.c_out * n),
     }
 }
 
@@ -131,7 +134,7 @@ fn scratch(p: &Problem, rows: usize) -> Scratch {
 /// (the input-gradient kernel, whose output channels are the forward's input channels).
 fn transform_weights(weight: &[f32], c_out: usize, c_in: usize, flip: bool) -> Buf {
     let (rows, cols) = if flip { (c_out, c_in) } else { (c_in, c_out) };
-    let mut u = zeroed(36 * rows * cols);
+    let mut u = stale(36 * rows * cols);
     for k in 0..c_out {
         for c in 0..c_in {
             let g = &weight[(k * c_in + c) * 9..(k * c_in + c + 1) * 9];
@@ -160,7 +163,7 @@ fn correlate(p: &Problem, x: &[f32], u: &[f32], bias: Option<&[f32]>, out: &mut 
         .zip(x.par_chunks(spt * in_len))
         .with_min_len(p.min_len())
         .for_each_init(
-            || scratch(p, rpc),
+            || scratch(p, rpc, true),
             |sc, (out_t, x_t)| correlate_task(p, rpc, u, bias, sc, out_t, x_t),
         );
 }
@@ -303,7 +306,7 @@ pub(crate) fn backward_weight(
         )
         .with_min_len(p.min_len())
         .for_each_init(
-            || scratch(p, rpc),
+            || scratch(p, rpc, false),
             |sc, (s, (x_t, dy_t))| weight_task(p, rpc, sc, s, x_t, dy_t),
         );
     // Add the partials into the first in task order (threads split the elements, not the

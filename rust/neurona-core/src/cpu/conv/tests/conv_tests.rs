@@ -428,6 +428,30 @@ fn conv_is_bitwise_identical_across_thread_counts() {
 }
 
 #[test]
+fn conv_never_reads_unwritten_scratch() {
+    // Every case, on one thread, runs once, then again with that thread's scratch free list
+    // (buffers `stale` hands out as they are) filled with NaN: the bits must not change.
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .unwrap();
+    let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+    for i in 0..CASES.len() {
+        let (g, bias) = geom(i);
+        let d = data(&g, bias, 500 + i as u64);
+        let (a, b) = pool.install(|| {
+            let a = (forward(&g, &d), backward(&g, &d));
+            crate::cpu::conv::scratch::poison();
+            (a, (forward(&g, &d), backward(&g, &d)))
+        });
+        assert_eq!(bits(&a.0), bits(&b.0), "case {i}: output");
+        assert_eq!(bits(&a.1 .0), bits(&b.1 .0), "case {i}: grad_input");
+        assert_eq!(bits(&a.1 .1), bits(&b.1 .1), "case {i}: grad_weight");
+        assert_eq!(bits(&a.1 .2), bits(&b.1 .2), "case {i}: grad_bias");
+    }
+}
+
+#[test]
 fn conv_empty_batch_gives_empty_output_and_zero_weight_grad() {
     // The im2col path and the Winograd path (3x3, stride 1, >= 8 channels).
     for (input, weight) in [([0, 2, 5, 5], [3, 2, 3, 3]), ([0, 8, 5, 5], [8, 8, 3, 3])] {
