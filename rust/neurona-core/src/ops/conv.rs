@@ -12,7 +12,6 @@ use crate::cpu::conv::{
 use crate::parallel::install;
 use crate::tensor::{layout_fmt_shape as fmt_shape, DType, Tensor};
 use crate::{bail, Result};
-use std::mem::MaybeUninit;
 
 fn nchw(t: &Tensor, what: &str, name: &str) -> Result<[usize; 4]> {
     if t.dtype() != DType::F32 {
@@ -45,39 +44,6 @@ fn unbatch(y: Tensor, was_unbatched: bool) -> Result<Tensor> {
     }
 }
 
-/// A buffer of `n` elements for a kernel that overwrites every one of them before anything reads
-/// it (the `crate::cpu::conv` contract: "outputs and gradients are overwritten, never
-/// accumulated into"; the kernel tests run every path on NaN-filled outputs and NaN-filled
-/// scratch to hold them to it). Zero-filling it first would be a memset of the whole output for
-/// nothing. It only becomes a `Vec<T>` through `written`, after the kernel ran.
-struct Unwritten<T>(Vec<MaybeUninit<T>>);
-
-impl<T: Copy> Unwritten<T> {
-    fn new(n: usize) -> Self {
-        let mut v = Vec::with_capacity(n);
-        // SAFETY: MaybeUninit needs no initialisation; the capacity is n.
-        unsafe { v.set_len(n) };
-        Self(v)
-    }
-
-    /// The buffer as the kernel's output slice: write-only until the kernel has written it.
-    fn slice(&mut self) -> &mut [T] {
-        // SAFETY: same length, layout and alignment (MaybeUninit<T> is repr(transparent)); the
-        // only users are the conv and pool kernels, which write every element before reading it.
-        unsafe { std::slice::from_raw_parts_mut(self.0.as_mut_ptr().cast::<T>(), self.0.len()) }
-    }
-
-    /// The filled buffer.
-    ///
-    /// # Safety
-    /// A kernel has written every element through `slice`.
-    unsafe fn written(self) -> Vec<T> {
-        let mut v = std::mem::ManuallyDrop::new(self.0);
-        // SAFETY: same allocation, length and capacity; every element is initialised (caller).
-        unsafe { Vec::from_raw_parts(v.as_mut_ptr().cast::<T>(), v.len(), v.capacity()) }
-    }
-}
-
 impl Tensor {
     pub fn conv2d(
         &self,
@@ -101,14 +67,13 @@ impl Tensor {
         let g = Conv2dGeom::new(ishape, wshape, bias.map(|b| b.numel()), p)?;
         let (xc, wc) = (x.detach().contiguous()?, weight.detach().contiguous()?);
         let bias_v = bias.map(|b| b.to_vec::<f32>()).transpose()?;
-        let mut out = Unwritten::<f32>::new(g.output_len());
+        let mut out = vec![0.0f32; g.output_len()];
         xc.with_slice(|xs: &[f32]| {
             wc.with_slice(|ws: &[f32]| {
-                install(|| conv2d_forward(&g, xs, ws, bias_v.as_deref(), out.slice()))
+                install(|| conv2d_forward(&g, xs, ws, bias_v.as_deref(), &mut out))
             })
         })??;
-        // SAFETY: conv2d_forward wrote every element.
-        let y = Tensor::from_vec(unsafe { out.written() }, &g.output_shape())?;
+        let y = Tensor::from_vec(out, &g.output_shape())?;
         let mut inputs = vec![&x, weight];
         if let Some(b) = bias {
             inputs.push(b);
@@ -128,13 +93,9 @@ impl Tensor {
         let (x, unb) = batched(self)?;
         let g = Pool2dGeom::new(nchw(&x, "max_pool2d", "input")?, kernel, stride, padding)?;
         let xc = x.detach().contiguous()?;
-        let mut out = Unwritten::<f32>::new(g.output_len());
-        let mut idx = Unwritten::<u32>::new(g.output_len());
-        xc.with_slice(|xs: &[f32]| {
-            install(|| max_pool2d_forward(&g, xs, out.slice(), idx.slice()))
-        })?;
-        // SAFETY: max_pool2d_forward wrote every element of both.
-        let (out, idx) = unsafe { (out.written(), idx.written()) };
+        let mut out = vec![0.0f32; g.output_len()];
+        let mut idx = vec![0u32; g.output_len()];
+        xc.with_slice(|xs: &[f32]| install(|| max_pool2d_forward(&g, xs, &mut out, &mut idx)))?;
         let y = Tensor::from_vec(out, &[g.batch, g.channels, g.out_h, g.out_w])?;
         unbatch(Tensor::from_op(y, &[&x], MaxPoolBackward { g, idx }), unb)
     }
@@ -149,15 +110,11 @@ impl Tensor {
         let (x, unb) = batched(self)?;
         let g = Pool2dGeom::new(nchw(&x, "avg_pool2d", "input")?, kernel, stride, padding)?;
         let xc = x.detach().contiguous()?;
-        let mut out = Unwritten::<f32>::new(g.output_len());
+        let mut out = vec![0.0f32; g.output_len()];
         xc.with_slice(|xs: &[f32]| {
-            install(|| avg_pool2d_forward(&g, count_include_pad, xs, out.slice()))
+            install(|| avg_pool2d_forward(&g, count_include_pad, xs, &mut out))
         })?;
-        // SAFETY: the forward kernel wrote every element.
-        let y = Tensor::from_vec(
-            unsafe { out.written() },
-            &[g.batch, g.channels, g.out_h, g.out_w],
-        )?;
+        let y = Tensor::from_vec(out, &[g.batch, g.channels, g.out_h, g.out_w])?;
         unbatch(
             Tensor::from_op(
                 y,
@@ -175,13 +132,9 @@ impl Tensor {
         let (x, unb) = batched(self)?;
         let g = AdaptivePool2dGeom::new(nchw(&x, "adaptive_avg_pool2d", "input")?, output_size)?;
         let xc = x.detach().contiguous()?;
-        let mut out = Unwritten::<f32>::new(g.batch * g.channels * g.out_h * g.out_w);
-        xc.with_slice(|xs: &[f32]| install(|| adaptive_avg_pool2d_forward(&g, xs, out.slice())))?;
-        // SAFETY: adaptive_avg_pool2d_forward wrote every element.
-        let y = Tensor::from_vec(
-            unsafe { out.written() },
-            &[g.batch, g.channels, g.out_h, g.out_w],
-        )?;
+        let mut out = vec![0.0f32; g.batch * g.channels * g.out_h * g.out_w];
+        xc.with_slice(|xs: &[f32]| install(|| adaptive_avg_pool2d_forward(&g, xs, &mut out)))?;
+        let y = Tensor::from_vec(out, &[g.batch, g.channels, g.out_h, g.out_w])?;
         unbatch(Tensor::from_op(y, &[&x], AdaptivePoolBackward { g }), unb)
     }
 }
@@ -201,36 +154,32 @@ impl BackwardOp for Conv2dBackward {
         let need_b = inputs.get(2).is_some_and(|b| b.requires_grad());
         let mut gi = inputs[0]
             .requires_grad()
-            .then(|| Unwritten::<f32>::new(g.input_len()));
+            .then(|| vec![0.0f32; g.input_len()]);
         let mut gw = inputs[1]
             .requires_grad()
-            .then(|| Unwritten::<f32>::new(g.weight_len()));
-        let mut gb = need_b.then(|| Unwritten::<f32>::new(g.c_out));
+            .then(|| vec![0.0f32; g.weight_len()]);
+        let mut gb = need_b.then(|| vec![0.0f32; g.c_out]);
         let gy = grad.contiguous()?;
         self.x.with_slice(|xs: &[f32]| {
             self.w.with_slice(|ws: &[f32]| {
                 gy.with_slice(|gs: &[f32]| {
                     let grads = Conv2dGrads {
-                        input: gi.as_mut().map(Unwritten::slice),
-                        weight: gw.as_mut().map(Unwritten::slice),
-                        bias: gb.as_mut().map(Unwritten::slice),
+                        input: gi.as_mut().map(|v| v.as_mut_slice()),
+                        weight: gw.as_mut().map(|v| v.as_mut_slice()),
+                        bias: gb.as_mut().map(|v| v.as_mut_slice()),
                     };
                     install(|| conv2d_backward(g, xs, ws, gs, grads))
                 })
             })
         })???;
-        // SAFETY (the three `written`): conv2d_backward overwrote each gradient it was given.
         let mut out = vec![
-            gi.map(|v| Tensor::from_vec(unsafe { v.written() }, inputs[0].shape()))
+            gi.map(|v| Tensor::from_vec(v, inputs[0].shape()))
                 .transpose()?,
-            gw.map(|v| Tensor::from_vec(unsafe { v.written() }, inputs[1].shape()))
+            gw.map(|v| Tensor::from_vec(v, inputs[1].shape()))
                 .transpose()?,
         ];
         if inputs.len() > 2 {
-            out.push(
-                gb.map(|v| Tensor::from_vec(unsafe { v.written() }, &[g.c_out]))
-                    .transpose()?,
-            );
+            out.push(gb.map(|v| Tensor::from_vec(v, &[g.c_out])).transpose()?);
         }
         Ok(out)
     }
@@ -246,15 +195,11 @@ impl BackwardOp for MaxPoolBackward {
         "max_pool2d"
     }
     fn backward(&self, grad: &Tensor, inputs: &[Tensor]) -> Result<Vec<Option<Tensor>>> {
-        let mut gi = Unwritten::<f32>::new(self.g.input_len());
+        let mut gi = vec![0.0f32; self.g.input_len()];
         grad.with_slice(|gs: &[f32]| {
-            install(|| max_pool2d_backward(&self.g, gs, &self.idx, gi.slice()))
+            install(|| max_pool2d_backward(&self.g, gs, &self.idx, &mut gi))
         })?;
-        // SAFETY: the backward kernel overwrote every element.
-        Ok(vec![Some(Tensor::from_vec(
-            unsafe { gi.written() },
-            inputs[0].shape(),
-        )?)])
+        Ok(vec![Some(Tensor::from_vec(gi, inputs[0].shape())?)])
     }
 }
 
@@ -268,15 +213,11 @@ impl BackwardOp for AvgPoolBackward {
         "avg_pool2d"
     }
     fn backward(&self, grad: &Tensor, inputs: &[Tensor]) -> Result<Vec<Option<Tensor>>> {
-        let mut gi = Unwritten::<f32>::new(self.g.input_len());
+        let mut gi = vec![0.0f32; self.g.input_len()];
         grad.with_slice(|gs: &[f32]| {
-            install(|| avg_pool2d_backward(&self.g, self.count_include_pad, gs, gi.slice()))
+            install(|| avg_pool2d_backward(&self.g, self.count_include_pad, gs, &mut gi))
         })?;
-        // SAFETY: the backward kernel overwrote every element.
-        Ok(vec![Some(Tensor::from_vec(
-            unsafe { gi.written() },
-            inputs[0].shape(),
-        )?)])
+        Ok(vec![Some(Tensor::from_vec(gi, inputs[0].shape())?)])
     }
 }
 
@@ -289,14 +230,10 @@ impl BackwardOp for AdaptivePoolBackward {
         "adaptive_avg_pool2d"
     }
     fn backward(&self, grad: &Tensor, inputs: &[Tensor]) -> Result<Vec<Option<Tensor>>> {
-        let mut gi = Unwritten::<f32>::new(inputs[0].numel());
+        let mut gi = vec![0.0f32; inputs[0].numel()];
         grad.with_slice(|gs: &[f32]| {
-            install(|| adaptive_avg_pool2d_backward(&self.g, gs, gi.slice()))
+            install(|| adaptive_avg_pool2d_backward(&self.g, gs, &mut gi))
         })?;
-        // SAFETY: the backward kernel overwrote every element.
-        Ok(vec![Some(Tensor::from_vec(
-            unsafe { gi.written() },
-            inputs[0].shape(),
-        )?)])
+        Ok(vec![Some(Tensor::from_vec(gi, inputs[0].shape())?)])
     }
 }
