@@ -164,9 +164,9 @@ impl BackwardOp for Conv2dBackward {
             self.w.with_slice(|ws: &[f32]| {
                 gy.with_slice(|gs: &[f32]| {
                     let grads = Conv2dGrads {
-                        input: gi.as_mut().map(|v| v.as_mut_slice()),
-                        weight: gw.as_mut().map(|v| v.as_mut_slice()),
-                        bias: gb.as_mut().map(|v| v.as_mut_slice()),
+                        input: gi.as_deref_mut(),
+                        weight: gw.as_deref_mut(),
+                        bias: gb.as_deref_mut(),
                     };
                     install(|| conv2d_backward(g, xs, ws, gs, grads))
                 })
