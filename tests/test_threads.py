@@ -1,5 +1,9 @@
 """Results are bitwise identical for any thread count."""
 
+import os
+import subprocess
+import sys
+
 import neurona
 import numpy as np
 import pytest
@@ -36,3 +40,27 @@ def test_bitwise_identical_across_thread_counts(restore_threads):
     for other in results[1:]:
         for x, y in zip(results[0], other):
             assert np.array_equal(x, y)
+
+
+_ONE_THREAD_SCRIPT = """
+import os, neurona
+neurona.set_num_threads(1)
+x = neurona.randn(512, 512)
+x + x  # the pool's one worker exists from here on
+before = len(os.listdir("/proc/self/task"))
+for _ in range(3):
+    (x @ x).sum()
+    neurona.nn.functional.linear(x, x, neurona.zeros(512)).relu()
+    neurona.randn(4, 256, 256) @ neurona.randn(4, 256, 256)
+print(len(os.listdir("/proc/self/task")) - before)
+"""
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="counts threads through Linux /proc")
+def test_one_thread_means_no_other_threads_start():
+    # set_num_threads(1) must hold for every kernel: a large product that slipped out to
+    # rayon's global pool would start that pool's threads (one per core) in the middle.
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
+    out = subprocess.run([sys.executable, "-c", _ONE_THREAD_SCRIPT], env=env, capture_output=True,
+                         text=True, check=True)
+    assert out.stdout.strip() == "0", out.stdout + out.stderr

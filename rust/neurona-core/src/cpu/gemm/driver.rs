@@ -187,8 +187,8 @@ pub(super) fn sgemm_batched_with(
         .saturating_mul(n)
         .saturating_mul(k.max(1))
         .saturating_mul(batch);
-    if items_disjoint && batch > 1 && work >= PAR_MIN_WORK && rayon::current_num_threads() > 1 {
-        (0..batch).into_par_iter().for_each(item);
+    if items_disjoint && batch > 1 && work >= PAR_MIN_WORK && available_threads() > 1 {
+        crate::parallel::install(|| (0..batch).into_par_iter().for_each(item));
     } else {
         (0..batch).for_each(item);
     }
@@ -214,17 +214,27 @@ unsafe fn gemm_one(ks: &KernelSet, p: &Problem, parallel: bool) {
 
 /// Runs `f(threads)` with the thread count the product deserves, inside the rayon pool when
 /// threaded.
+/// Threads a product may use: the current pool's inside a worker, else neurona's pool size
+/// (never rayon's global pool, which would ignore `set_num_threads`).
+pub(super) fn available_threads() -> usize {
+    if rayon::current_thread_index().is_some() {
+        rayon::current_num_threads().max(1)
+    } else {
+        crate::parallel::get_num_threads()
+    }
+}
+
 fn on_threads(p: &Problem, parallel: bool, f: impl Fn(usize) + Send + Sync) {
     let work = p.m.saturating_mul(p.n).saturating_mul(p.k.max(1));
     let threads = if parallel && work >= PAR_MIN_WORK {
-        rayon::current_num_threads().max(1)
+        available_threads()
     } else {
         1
     };
     if threads > 1 && rayon::current_thread_index().is_none() {
         // Called from outside the pool: enter it once, so that the parallel regions start
         // from a worker (cheap) instead of each waking the pool from outside.
-        rayon::scope(|_| f(threads));
+        crate::parallel::install(|| f(threads));
     } else {
         f(threads);
     }

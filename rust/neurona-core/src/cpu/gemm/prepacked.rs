@@ -43,7 +43,7 @@ impl PackedB {
         let mut buf = PackBuf::take(k * n.div_ceil(ks.nr) * ks.nr);
         if n > 0 && k > 0 {
             let threads = if k * n >= PAR_PACK_MIN {
-                rayon::current_num_threads()
+                super::driver::available_threads()
             } else {
                 1
             };
