@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import pkgutil
 import platform
 import statistics
@@ -89,6 +90,11 @@ def main(argv=None) -> int:
     ap.add_argument("--threads", type=int, default=0, help="threads for every library (0 = default)")
     ap.add_argument("--no-torch", action="store_true")
     args = ap.parse_args(argv)
+    if args.threads:
+        # NumPy's BLAS reads these when it loads (importing neurona loads NumPy), so without
+        # them its column would run on every core while the others run on --threads.
+        for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+            os.environ[var] = str(args.threads)
 
     import neurona
     import numpy as np
