@@ -16,7 +16,8 @@
 use super::blocking;
 use super::buffers::PackBuf;
 use super::kernel::{KernelSet, MacroArgs, PackArgs, Update};
-use super::validate::{check_bias, check_fits, disjoint, span};
+pub(super) use super::shared_pack::{pack_b, Shared, Src};
+use super::validate::{check_fits, disjoint, epilogue_parts, span};
 use super::{Epilogue, MatMut, MatRef};
 use rayon::prelude::*;
 
@@ -38,32 +39,11 @@ pub(super) const PAR_PACK_MIN: usize = 1 << 16;
 /// packed B panel loaded into L1 serves too few A panels.
 const MIN_BLOCK_PANELS: usize = 4;
 
-/// A strided operand as raw parts, valid for the whole call (checked by `check_fits`).
-#[derive(Clone, Copy)]
-pub(super) struct Src {
-    pub ptr: *const f32,
-    pub rs: usize,
-    pub cs: usize,
-}
-
 #[derive(Clone, Copy)]
 struct Dst {
     ptr: *mut f32,
     rs: usize,
     cs: usize,
-}
-
-/// Raw parts shared by the rayon tasks of one call. Tasks read A, B and the packed B panel,
-/// and write pairwise disjoint tiles of C (guaranteed by `disjoint`), so sharing is sound.
-#[derive(Clone, Copy)]
-pub(super) struct Shared<T>(pub(super) T);
-unsafe impl<T> Send for Shared<T> {}
-unsafe impl<T> Sync for Shared<T> {}
-impl<T: Copy> Shared<T> {
-    // A method, not field access, so closures capture the whole Sync wrapper.
-    pub(super) fn get(&self) -> T {
-        self.0
-    }
 }
 
 /// The problem after validation: sizes, operands, and the epilogue as (bias or null, relu).
@@ -194,11 +174,6 @@ pub(super) fn sgemm_batched_with(
     }
 }
 
-fn check_bias_ptr(bias: &[f32], cols: usize) -> *const f32 {
-    check_bias(bias, cols);
-    bias.as_ptr()
-}
-
 /// One product, split into tasks when it is large enough and C's tiles are disjoint.
 ///
 /// # Safety
@@ -310,15 +285,6 @@ pub(super) unsafe fn sgemm_packed_with(
         // SAFETY: the caller's contract; check_fits proved A and C in bounds.
         unsafe { run_block(ks, &p, &plan, (0, n), bp.get(), threads) }
     });
-}
-
-fn epilogue_parts(epilogue: Epilogue, cols: usize) -> (*const f32, bool) {
-    match epilogue {
-        Epilogue::None => (std::ptr::null(), false),
-        Epilogue::Bias(bias) => (check_bias_ptr(bias, cols), false),
-        Epilogue::BiasRelu(bias) => (check_bias_ptr(bias, cols), true),
-        Epilogue::Relu => (std::ptr::null(), true),
-    }
 }
 
 /// How one product is cut into blocks and tasks. Only `nkb` and `kc_step` (the K blocks)
@@ -621,48 +587,5 @@ fn update_for(p: &Problem, kb: usize, nkb: usize) -> Update {
         load_c: !first || p.beta != 0.0,
         bias: if last { p.bias } else { std::ptr::null() },
         relu: last && p.relu,
-    }
-}
-
-/// Packs B's columns jc..jc + ncur for all K blocks, split among threads by K block and
-/// groups of NR panels.
-pub(super) unsafe fn pack_b(
-    ks: &KernelSet,
-    b: Src,
-    (jc, ncur): (usize, usize),
-    (nkb, kc_step, k): (usize, usize, usize),
-    dst: Shared<*mut f32>,
-    threads: usize,
-) {
-    let nr = ks.nr;
-    let npanels = ncur.div_ceil(nr);
-    let b = Shared(b);
-    let pack = |kb: usize, p0: usize, p1: usize| {
-        let b = b.get();
-        let pc = kb * kc_step;
-        let kc = kc_step.min(k - pc);
-        let args = PackArgs {
-            src: b.ptr.wrapping_add(pc * b.rs + (jc + p0 * nr) * b.cs),
-            len: (p1 * nr).min(ncur) - p0 * nr,
-            kc,
-            s_outer: b.cs,
-            s_k: b.rs,
-        };
-        let at = pc * npanels * nr + p0 * nr * kc;
-        // SAFETY: the caller's contract; dst holds k * npanels * NR values.
-        unsafe { (ks.pack_b)(&args, dst.get().wrapping_add(at)) }
-    };
-    if threads > 1 && nkb * npanels > 1 && k * ncur >= PAR_PACK_MIN {
-        // About four pieces per thread, each a group of panels of one K block.
-        let chunk = (nkb * npanels).div_ceil(threads * 4).clamp(1, npanels);
-        let groups = npanels.div_ceil(chunk);
-        (0..nkb * groups).into_par_iter().for_each(|t| {
-            let (kb, g) = (t / groups, t % groups);
-            pack(kb, g * chunk, ((g + 1) * chunk).min(npanels));
-        });
-    } else {
-        for kb in 0..nkb {
-            pack(kb, 0, npanels);
-        }
     }
 }

@@ -2,6 +2,8 @@
 //! agree, every element (of every batch item) lies inside its slice, and a bias covers every
 //! column. Also decides whether C's elements are provably distinct, which parallel writes need.
 
+use super::Epilogue;
+
 /// One past the largest index of a rows x cols matrix with strides (rs, cs); 0 when empty.
 /// None if it overflows.
 pub(super) fn span(rows: usize, cols: usize, rs: usize, cs: usize) -> Option<usize> {
@@ -56,4 +58,20 @@ pub(super) fn check_bias(bias: &[f32], cols: usize) {
         "sgemm: bias has {} values for {cols} columns",
         bias.len()
     );
+}
+
+/// The epilogue as the micro-kernels take it: the bias pointer (null for none) and whether
+/// ReLU follows; a bias of the wrong length panics here, before any work starts.
+pub(super) fn epilogue_parts(epilogue: Epilogue, cols: usize) -> (*const f32, bool) {
+    match epilogue {
+        Epilogue::None => (std::ptr::null(), false),
+        Epilogue::Bias(bias) => (check_bias_ptr(bias, cols), false),
+        Epilogue::BiasRelu(bias) => (check_bias_ptr(bias, cols), true),
+        Epilogue::Relu => (std::ptr::null(), true),
+    }
+}
+
+fn check_bias_ptr(bias: &[f32], cols: usize) -> *const f32 {
+    check_bias(bias, cols);
+    bias.as_ptr()
 }
