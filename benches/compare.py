@@ -4,6 +4,7 @@ timed in one process and printed as a table of medians with ratios.
     python benches/compare.py                 # every row
     python benches/compare.py --only matmul   # rows whose group or name contains "matmul"
     python benches/compare.py --repeat 15 --threads 2
+    python benches/compare.py --device cuda   # only the GPU rows (benches/rows/cuda_rows.py); needs a GPU
 
 Rows live in benches/rows/*.py: each module defines ROWS, a list of Row. Times are medians
 over --repeat runs (after warm-up); ratios > 1 mean neurona is faster. Nothing here asserts:
@@ -89,6 +90,9 @@ def main(argv=None) -> int:
     ap.add_argument("--repeat", type=int, default=7)
     ap.add_argument("--threads", type=int, default=0, help="threads for every library (0 = default)")
     ap.add_argument("--no-torch", action="store_true")
+    ap.add_argument("--device", choices=("cpu", "cuda", "all"), default="all",
+                    help="cpu: CPU rows only; cuda: the GPU rows only (neurona and PyTorch on the GPU; "
+                         "an error without a GPU); all (default): every row, GPU rows only where a GPU is")
     args = ap.parse_args(argv)
     if args.threads:
         # NumPy's BLAS reads these when it loads (importing neurona loads NumPy), so without
@@ -98,6 +102,10 @@ def main(argv=None) -> int:
 
     import neurona
     import numpy as np
+
+    if args.device == "cuda" and not neurona.cuda.is_available():
+        ap.error("--device cuda: neurona sees no CUDA GPU (neurona.cuda.is_available() is False; "
+                 "build with `maturin develop --release --features cuda` on a machine with a GPU)")
 
     torch = None if args.no_torch else try_torch()
     if args.threads:
@@ -115,6 +123,8 @@ def main(argv=None) -> int:
     print("-" * len(header))
     for row in load_rows():
         if args.only and args.only not in row.group and args.only not in row.name:
+            continue
+        if (args.device == "cuda") != (row.group == "cuda") and args.device != "all":
             continue
         fns = row.setup()
         times = {}
