@@ -46,6 +46,7 @@ mod simd;
 mod winograd;
 mod winograd4;
 mod winograd4_transforms;
+mod winograd_product;
 mod winograd_transforms;
 
 #[cfg(test)]

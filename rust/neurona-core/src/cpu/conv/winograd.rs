@@ -15,11 +15,11 @@ use super::dot_gemm::gemm_abt_acc;
 use super::params::Conv2dGeom;
 use super::scratch::{stale, zeroed, Buf};
 use super::simd::avx2_variant;
+use super::winograd_product::multiply_positions;
 use super::winograd_transforms::{
     grad_out_transform, grad_scratch_len, input_padded_len, input_scratch_len, input_transform,
     output_scratch_len, output_transform, weight_grad_tile, weight_tile, ChunkCols,
 };
-use crate::cpu::gemm::{sgemm_batched, Epilogue, MatMut, MatRef};
 
 /// Below this many channels on either side the GEMMs are too thin to pay for the transforms.
 const MIN_CHANNELS: usize = 8;
@@ -226,24 +226,7 @@ fn correlate_chunks(
             &mut sc.padded,
             &mut sc.v,
         );
-        // M[xi] = U[xi] V[xi] for the 16 positions; U is stored transposed so
-        // packing it is a contiguous copy.
-        let (uk, vk, mk) = (p.c_out * p.c_in, p.c_in * cols, p.c_out * cols);
-        let a = MatRef::row_major(&u[..uk], p.c_in, p.c_out).t();
-        let b = MatRef::row_major(&sc.v[..16 * vk], p.c_in, cols);
-        let c = MatMut::row_major(&mut sc.m[..16 * mk], p.c_out, cols);
-        sgemm_batched(
-            16,
-            1.0,
-            MatRef { data: u, ..a },
-            uk,
-            b,
-            vk,
-            0.0,
-            c,
-            mk,
-            Epilogue::None,
-        );
+        multiply_positions(16, u, &sc.v, &mut sc.m, (p.c_in, p.c_out, cols));
         let oplane = p.oh * p.ow;
         for k in 0..p.c_out {
             let bk = bias.map_or(0.0, |b| b[k]);

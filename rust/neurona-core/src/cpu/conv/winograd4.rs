@@ -25,7 +25,7 @@ use super::winograd4_transforms::{
     grad_out_transform, input_transform, output_transform, scratch_len, weight_grad_tile,
     weight_tile, Chunk,
 };
-use crate::cpu::gemm::{sgemm_batched, Epilogue, MatMut, MatRef};
+use super::winograd_product::multiply_positions;
 
 /// Channels needed on both sides (see the module doc on rounding).
 const MIN_CHANNELS: usize = 16;
@@ -188,7 +188,7 @@ fn correlate_chunks(
             tw: p.tw,
         };
         let n = cc.cols();
-        let (vk, mk, uk) = (p.c_in * n, p.c_out * n, p.c_in * p.c_out);
+        let (vk, mk) = (p.c_in * n, p.c_out * n);
         for c in 0..p.c_in {
             let row = |rr: usize| {
                 let (s, ty) = p.locate(r0 + rr);
@@ -206,22 +206,7 @@ fn correlate_chunks(
                 vk,
             );
         }
-        // M[xi] = U[xi] V[xi]; U is stored transposed so packing it is a contiguous copy.
-        let a = MatRef::row_major(&u[..uk], p.c_in, p.c_out).t();
-        let b = MatRef::row_major(&sc.v[..36 * vk], p.c_in, n);
-        let c = MatMut::row_major(&mut sc.m[..36 * mk], p.c_out, n);
-        sgemm_batched(
-            36,
-            1.0,
-            MatRef { data: u, ..a },
-            uk,
-            b,
-            vk,
-            0.0,
-            c,
-            mk,
-            Epilogue::None,
-        );
+        multiply_positions(36, u, &sc.v, &mut sc.m, (p.c_in, p.c_out, n));
         for k in 0..p.c_out {
             let bk = bias.map_or(0.0, |b| b[k]);
             let row = |rr: usize| {
