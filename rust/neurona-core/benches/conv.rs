@@ -72,17 +72,14 @@ fn bench_layers(c: &mut Criterion) {
 
         let pg = Pool2dGeom::new(g.output_shape(), (2, 2), (2, 2), (0, 0)).expect("valid pool");
         conv2d_forward(&g, &x, &wt, Some(&b), &mut out);
-        let mut pooled = vec![0.0f32; pg.output_len()];
-        let mut idx = vec![0u32; pg.output_len()];
         let gp = data(pg.output_len(), 5);
-        let mut gpi = vec![0.0f32; pg.input_len()];
         group.bench_function(format!("{name}/maxpool2_fwd"), |bch| {
-            bch.iter(|| max_pool2d_forward(&pg, black_box(&out), &mut pooled, &mut idx))
+            bch.iter(|| max_pool2d_forward(&pg, black_box(&out)))
         });
         group.bench_function(format!("{name}/maxpool2_fwd_bwd"), |bch| {
             bch.iter(|| {
-                max_pool2d_forward(&pg, black_box(&out), &mut pooled, &mut idx);
-                max_pool2d_backward(&pg, black_box(&gp), &idx, &mut gpi);
+                let (_, idx) = max_pool2d_forward(&pg, black_box(&out));
+                max_pool2d_backward(&pg, black_box(&gp), &idx)
             })
         });
     }

@@ -93,9 +93,7 @@ impl Tensor {
         let (x, unb) = batched(self)?;
         let g = Pool2dGeom::new(nchw(&x, "max_pool2d", "input")?, kernel, stride, padding)?;
         let xc = x.detach().contiguous()?;
-        let mut out = vec![0.0f32; g.output_len()];
-        let mut idx = vec![0u32; g.output_len()];
-        xc.with_slice(|xs: &[f32]| install(|| max_pool2d_forward(&g, xs, &mut out, &mut idx)))?;
+        let (out, idx) = xc.with_slice(|xs: &[f32]| install(|| max_pool2d_forward(&g, xs)))?;
         let y = Tensor::from_vec(out, &[g.batch, g.channels, g.out_h, g.out_w])?;
         unbatch(Tensor::from_op(y, &[&x], MaxPoolBackward { g, idx }), unb)
     }
@@ -195,10 +193,8 @@ impl BackwardOp for MaxPoolBackward {
         "max_pool2d"
     }
     fn backward(&self, grad: &Tensor, inputs: &[Tensor]) -> Result<Vec<Option<Tensor>>> {
-        let mut gi = vec![0.0f32; self.g.input_len()];
-        grad.with_slice(|gs: &[f32]| {
-            install(|| max_pool2d_backward(&self.g, gs, &self.idx, &mut gi))
-        })?;
+        let gi =
+            grad.with_slice(|gs: &[f32]| install(|| max_pool2d_backward(&self.g, gs, &self.idx)))?;
         Ok(vec![Some(Tensor::from_vec(gi, inputs[0].shape())?)])
     }
 }

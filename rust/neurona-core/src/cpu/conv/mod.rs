@@ -16,9 +16,9 @@
 //!    - [`conv2d_forward`]`(g, input, weight, bias, output)`;
 //!    - [`conv2d_backward`]`(g, input, weight, grad_out, Conv2dGrads { input, weight, bias })`,
 //!      each gradient computed only when its buffer is given;
-//!    - [`max_pool2d_forward`]`(g, input, output, indices)` with `indices` the flat `y * w + x`
-//!      arg-max inside each input plane, and [`max_pool2d_backward`]`(g, grad_out, indices,
-//!      grad_input)`;
+//!    - [`max_pool2d_forward`]`(g, input) -> (output, indices)` with `indices` the flat
+//!      `y * w + x` arg-max inside each input plane, and
+//!      [`max_pool2d_backward`]`(g, grad_out, indices) -> grad_input` (both return new Vecs);
 //!    - [`avg_pool2d_forward`] / [`avg_pool2d_backward`] with `count_include_pad`;
 //!    - [`adaptive_avg_pool2d_forward`] / [`adaptive_avg_pool2d_backward`].
 //!
@@ -41,6 +41,7 @@ mod params;
 mod pool_adaptive;
 mod pool_avg;
 mod pool_max;
+mod pool_max_2x2;
 pub(crate) mod scratch;
 mod simd;
 mod winograd;

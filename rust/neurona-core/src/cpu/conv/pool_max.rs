@@ -1,13 +1,18 @@
-//! max_pool2d forward (output and arg-max) and backward (scatter to the arg-max).
+//! max_pool2d forward (output and arg-max) and backward (scatter to the arg-max); the plain
+//! 2x2 stride-2 case has its own vectorised plane loops in `pool_max_2x2.rs`.
+//! Outputs are new Vecs whose every element is written once, so they are never zero-filled.
 //!
 //! Windows are clipped to the input, which is the same as padding with -inf because padding is
 //! at most half the kernel, so every window holds at least one input element. As in PyTorch the
 //! first maximum in row-major window order wins, and a NaN wins over any number.
 //! Threads split the (sample, channel) planes; each plane is done in a fixed order by one task.
 
+use std::mem::MaybeUninit;
+
 use rayon::prelude::*;
 
 use super::params::Pool2dGeom;
+use super::pool_max_2x2;
 
 /// Elements below which a call stays on the calling thread.
 const PAR_MIN_ELEMS: usize = 1 << 15;
@@ -29,39 +34,41 @@ pub(crate) fn min_len(elems: usize) -> usize {
     }
 }
 
-/// Writes `output` (`[N, C, out_h, out_w]`) and `indices`, the flat offset `y * w + x` of each
+/// The pooled output (`[N, C, out_h, out_w]`) and `indices`, the flat offset `y * w + x` of each
 /// output's maximum inside its own input plane (PyTorch's `return_indices=True` convention).
-pub fn max_pool2d_forward(g: &Pool2dGeom, input: &[f32], output: &mut [f32], indices: &mut [u32]) {
+pub fn max_pool2d_forward(g: &Pool2dGeom, input: &[f32]) -> (Vec<f32>, Vec<u32>) {
     assert_eq!(
         input.len(),
         g.input_len(),
         "max_pool2d_forward: input length"
     );
-    assert_eq!(
-        output.len(),
-        g.output_len(),
-        "max_pool2d_forward: output length"
-    );
-    assert_eq!(
-        indices.len(),
-        g.output_len(),
-        "max_pool2d_forward: indices length"
-    );
-    if output.is_empty() {
-        return;
-    }
+    let n = g.output_len();
+    let (mut out, mut idx) = (Vec::with_capacity(n), Vec::with_capacity(n));
     let (ip, op) = (g.in_plane(), g.out_plane());
-    output
-        .par_chunks_mut(op)
-        .zip(indices.par_chunks_mut(op))
-        .zip(input.par_chunks(ip))
-        .with_min_len(min_len(g.input_len()))
-        .for_each(|((out, idx), x)| max_plane(g, x, out, idx));
+    if n > 0 {
+        out.spare_capacity_mut()[..n]
+            .par_chunks_mut(op)
+            .zip(idx.spare_capacity_mut()[..n].par_chunks_mut(op))
+            .zip(input.par_chunks(ip))
+            .with_min_len(min_len(g.input_len()))
+            .for_each(|((out, idx), x)| max_plane(g, x, out, idx));
+    }
+    // SAFETY: both have capacity n, and every plane function writes all of its outputs.
+    unsafe {
+        out.set_len(n);
+        idx.set_len(n);
+    }
+    (out, idx)
 }
 
-fn max_plane(g: &Pool2dGeom, x: &[f32], out: &mut [f32], idx: &mut [u32]) {
-    if (g.kh, g.kw, g.stride_h, g.stride_w, g.pad_h, g.pad_w) == (2, 2, 2, 2, 0, 0) {
-        return max_plane_2x2(g, x, out, idx);
+fn max_plane(
+    g: &Pool2dGeom,
+    x: &[f32],
+    out: &mut [MaybeUninit<f32>],
+    idx: &mut [MaybeUninit<u32>],
+) {
+    if is_plain_2x2(g) {
+        return pool_max_2x2::forward_plane(g.w, x, out, idx);
     }
     let w = g.w;
     for oy in 0..g.out_h {
@@ -81,54 +88,20 @@ fn max_plane(g: &Pool2dGeom, x: &[f32], out: &mut [f32], idx: &mut [u32]) {
                     }
                 }
             }
-            out[oy * g.out_w + ox] = best;
-            idx[oy * g.out_w + ox] = arg as u32;
+            out[oy * g.out_w + ox].write(best);
+            idx[oy * g.out_w + ox].write(arg as u32);
         }
     }
 }
 
-/// The common 2x2 stride-2 unpadded case: two input rows per output row, no window clipping.
-/// Same comparisons in the same order as the general loop, so the same results.
-fn max_plane_2x2(g: &Pool2dGeom, x: &[f32], out: &mut [f32], idx: &mut [u32]) {
-    let w = g.w;
-    for oy in 0..g.out_h {
-        let r0 = &x[2 * oy * w..(2 * oy + 1) * w];
-        let r1 = &x[(2 * oy + 1) * w..(2 * oy + 2) * w];
-        let o = &mut out[oy * g.out_w..(oy + 1) * g.out_w];
-        let ix = &mut idx[oy * g.out_w..(oy + 1) * g.out_w];
-        let base = 2 * oy * w;
-        for (ox, ((a, b), (o, ix))) in r0
-            .chunks_exact(2)
-            .zip(r1.chunks_exact(2))
-            .zip(o.iter_mut().zip(ix))
-            .enumerate()
-        {
-            let cand = [(a[0], 0), (a[1], 1), (b[0], w), (b[1], w + 1)];
-            let (mut best, mut arg) = cand[0];
-            if !best.is_nan() {
-                for &(v, off) in &cand[1..] {
-                    if v > best || v.is_nan() {
-                        (best, arg) = (v, off);
-                        if v.is_nan() {
-                            break;
-                        }
-                    }
-                }
-            }
-            *o = best;
-            *ix = (base + 2 * ox + arg) as u32;
-        }
-    }
+/// 2x2 windows at stride 2 without padding: each input in at most one window.
+fn is_plain_2x2(g: &Pool2dGeom) -> bool {
+    (g.kh, g.kw, g.stride_h, g.stride_w, g.pad_h, g.pad_w) == (2, 2, 2, 2, 0, 0)
 }
 
-/// Overwrites `grad_input` with the gradient of max pooling: each `grad_out` element is added to
+/// The gradient of max pooling with respect to its input: each `grad_out` element is added to
 /// the input element its `indices` entry names (overlapping windows may pick the same one).
-pub fn max_pool2d_backward(
-    g: &Pool2dGeom,
-    grad_out: &[f32],
-    indices: &[u32],
-    grad_input: &mut [f32],
-) {
+pub fn max_pool2d_backward(g: &Pool2dGeom, grad_out: &[f32], indices: &[u32]) -> Vec<f32> {
     assert_eq!(
         grad_out.len(),
         g.output_len(),
@@ -139,30 +112,34 @@ pub fn max_pool2d_backward(
         g.output_len(),
         "max_pool2d_backward: indices length"
     );
-    assert_eq!(
-        grad_input.len(),
-        g.input_len(),
-        "max_pool2d_backward: grad_input length"
-    );
-    route(g, grad_out, indices, grad_input);
+    let n = g.input_len();
+    let mut gi = Vec::with_capacity(n);
+    let (ip, op) = (g.in_plane(), g.out_plane());
+    if n > 0 {
+        gi.spare_capacity_mut()[..n]
+            .par_chunks_mut(ip)
+            .zip(grad_out.par_chunks(op))
+            .zip(indices.par_chunks(op))
+            .with_min_len(min_len(n))
+            .for_each(|((gi, go), idx)| route_plane(g, go, idx, gi));
+    }
+    // SAFETY: capacity n, and route_plane writes every element of each plane.
+    unsafe { gi.set_len(n) };
+    gi
 }
 
-/// Zeroes each input plane, then adds each `grad_out` element to the input element its index
+/// Zeroes the input plane, then adds each `grad_out` element to the input element its index
 /// names (plane by plane, so the scatter lands in the plane just zeroed, still in cache).
-fn route(g: &Pool2dGeom, grad_out: &[f32], indices: &[u32], grad_input: &mut [f32]) {
-    if grad_input.is_empty() {
-        return;
+fn route_plane(g: &Pool2dGeom, go: &[f32], idx: &[u32], gi: &mut [MaybeUninit<f32>]) {
+    if is_plain_2x2(g) {
+        return pool_max_2x2::backward_plane(g.h, g.w, go, idx, gi);
     }
-    let (ip, op) = (g.in_plane(), g.out_plane());
-    grad_input
-        .par_chunks_mut(ip)
-        .zip(grad_out.par_chunks(op))
-        .zip(indices.par_chunks(op))
-        .with_min_len(min_len(g.input_len()))
-        .for_each(|((gi, go), idx)| {
-            gi.fill(0.0);
-            for (&i, &v) in idx.iter().zip(go) {
-                gi[i as usize] += v;
-            }
-        });
+    for v in gi.iter_mut() {
+        v.write(0.0);
+    }
+    // SAFETY: every element was just written; MaybeUninit<f32> has f32's layout.
+    let gi = unsafe { &mut *(gi as *mut [MaybeUninit<f32>] as *mut [f32]) };
+    for (&i, &v) in idx.iter().zip(go) {
+        gi[i as usize] += v;
+    }
 }

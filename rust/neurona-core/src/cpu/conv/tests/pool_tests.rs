@@ -20,6 +20,9 @@ const CASES: &[([usize; 4], (usize, usize), (usize, usize), (usize, usize))] = &
     ([3, 2, 7, 7], (5, 5), (1, 1), (2, 2)),
     ([2, 2, 9, 10], (2, 2), (3, 3), (0, 1)),
     ([64, 8, 28, 28], (2, 2), (2, 2), (0, 0)),
+    // Plain 2x2 with vector steps, scalar tails, and an odd last row and column left out.
+    ([2, 3, 9, 35], (2, 2), (2, 2), (0, 0)),
+    ([1, 4, 6, 48], (2, 2), (2, 2), (0, 0)),
 ];
 
 fn geom(i: usize) -> Pool2dGeom {
@@ -28,11 +31,8 @@ fn geom(i: usize) -> Pool2dGeom {
 }
 
 fn max_run(g: &Pool2dGeom, x: &[f32], go: &[f32]) -> (Vec<f32>, Vec<u32>, Vec<f32>) {
-    let mut out = vec![f32::NAN; g.output_len()];
-    let mut idx = vec![u32::MAX; g.output_len()];
-    max_pool2d_forward(g, x, &mut out, &mut idx);
-    let mut gi = vec![f32::NAN; g.input_len()];
-    max_pool2d_backward(g, go, &idx, &mut gi);
+    let (out, idx) = max_pool2d_forward(g, x);
+    let gi = max_pool2d_backward(g, go, &idx);
     (out, idx, gi)
 }
 
@@ -91,6 +91,71 @@ fn max_pool_padding_is_minus_infinity() {
     let (out, idx, _) = max_run(&g, &x, &[0.0; 4]);
     assert_eq!(out, [-1.0, -2.0, -4.0, -5.0]);
     assert_eq!(idx, [0, 1, 3, 4]);
+}
+
+/// First maximum in row-major window order, a NaN beating any number and the first NaN
+/// winning: PyTorch's rule, written plainly for the 2x2 stride-2 windows.
+fn max_2x2_with_nan_ref(h: usize, w: usize, x: &[f32]) -> (Vec<f32>, Vec<u32>) {
+    let (mut out, mut idx) = (Vec::new(), Vec::new());
+    for plane in x.chunks(h * w) {
+        for oy in 0..h / 2 {
+            for ox in 0..w / 2 {
+                let cells = [(0, 0), (0, 1), (1, 0), (1, 1)].map(|(dy, dx)| {
+                    let j = (2 * oy + dy) * w + 2 * ox + dx;
+                    (plane[j], j)
+                });
+                let best = cells
+                    .iter()
+                    .find(|c| c.0.is_nan())
+                    .copied()
+                    .unwrap_or_else(|| {
+                        cells
+                            .iter()
+                            .fold(cells[0], |b, &c| if c.0 > b.0 { c } else { b })
+                    });
+                out.push(best.0);
+                idx.push(best.1 as u32);
+            }
+        }
+    }
+    (out, idx)
+}
+
+#[test]
+fn max_pool_2x2_nan_ties_and_signed_zeros_match_the_rule_bitwise() {
+    for (i, &(n, c, h, w)) in [(1, 1, 2, 16), (2, 3, 9, 35), (1, 2, 8, 50), (1, 1, 3, 5)]
+        .iter()
+        .enumerate()
+    {
+        let g = Pool2dGeom::new([n, c, h, w], (2, 2), (2, 2), (0, 0)).unwrap();
+        let mut r = Rng::new(100 + i as u64);
+        let x: Vec<f32> = r
+            .vec(g.input_len())
+            .iter()
+            .map(|&v| match ((v + 1.0) * 8.0) as i32 {
+                0 => f32::NAN,
+                1 => -0.0,
+                2 => 0.0,
+                k => (k % 4) as f32 - 2.0,
+            })
+            .collect();
+        let go: Vec<f32> = r
+            .vec(g.output_len())
+            .iter()
+            .map(|&v| if v < -0.8 { -0.0 } else { v })
+            .collect();
+        let (out, idx, gi) = max_run(&g, &x, &go);
+        let (want_out, want_idx) = max_2x2_with_nan_ref(h, w, &x);
+        let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&out), bits(&want_out), "case {i} output");
+        assert_eq!(idx, want_idx, "case {i} indices");
+        // Backward: zero, then 0.0 + grad at each arg-max (so a -0.0 gradient lands as +0.0).
+        let mut want_gi = vec![0.0f32; g.input_len()];
+        for (o, &j) in want_idx.iter().enumerate() {
+            want_gi[o / g.out_plane() * g.in_plane() + j as usize] += go[o];
+        }
+        assert_eq!(bits(&gi), bits(&want_gi), "case {i} grad_input");
+    }
 }
 
 #[test]
