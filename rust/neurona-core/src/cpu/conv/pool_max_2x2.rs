@@ -27,6 +27,9 @@ fn forward_plane_with(
     idx: &mut [MaybeUninit<u32>],
     simd: bool,
 ) {
+    if simd && vector::forward_plane(w, x, out, idx) {
+        return;
+    }
     let out_w = w / 2;
     for (oy, (o, ix)) in out
         .chunks_exact_mut(out_w)
@@ -36,12 +39,7 @@ fn forward_plane_with(
         let r0 = &x[2 * oy * w..(2 * oy + 1) * w];
         let r1 = &x[(2 * oy + 1) * w..(2 * oy + 2) * w];
         let base = 2 * oy * w;
-        let done = if simd {
-            vector::forward_row(r0, r1, o, ix, base, w)
-        } else {
-            0
-        };
-        for ox in done..out_w {
+        for ox in 0..out_w {
             let cand = [
                 (r0[2 * ox], 0),
                 (r0[2 * ox + 1], 1),
@@ -90,7 +88,8 @@ fn backward_plane_with(
     simd: bool,
 ) {
     let (out_h, out_w) = (h / 2, w / 2);
-    for oy in 0..out_h {
+    let vectorised = simd && vector::backward_plane(w, grad_out, idx, &mut gi[..2 * out_h * w]);
+    for oy in (0..out_h).filter(|_| !vectorised) {
         let (g, ix) = (
             &grad_out[oy * out_w..(oy + 1) * out_w],
             &idx[oy * out_w..(oy + 1) * out_w],
@@ -98,12 +97,7 @@ fn backward_plane_with(
         let rows = &mut gi[2 * oy * w..(2 * oy + 2) * w];
         let (r0, r1) = rows.split_at_mut(w);
         let base = 2 * oy * w;
-        let done = if simd {
-            vector::backward_row(g, ix, r0, r1, base, w)
-        } else {
-            0
-        };
-        for ox in done..out_w {
+        for ox in 0..out_w {
             let rel = (ix[ox] as usize).wrapping_sub(base + 2 * ox);
             let at = |off: usize| if rel == off { 0.0 + g[ox] } else { 0.0 };
             r0[2 * ox].write(at(0));
@@ -111,9 +105,11 @@ fn backward_plane_with(
             r1[2 * ox].write(at(w));
             r1[2 * ox + 1].write(at(w + 1));
         }
-        if w % 2 == 1 {
-            r0[w - 1].write(0.0);
-            r1[w - 1].write(0.0);
+    }
+    // After the rows: the vector steps may have stored scratch values into the odd column.
+    if w % 2 == 1 {
+        for y in 0..2 * out_h {
+            gi[y * w + w - 1].write(0.0);
         }
     }
     for v in &mut gi[2 * out_h * w..] {
@@ -123,64 +119,93 @@ fn backward_plane_with(
 
 #[cfg(target_arch = "x86_64")]
 mod vector {
-    //! AVX2 steps of 8 outputs (16 input columns of two rows), the row's last step masked;
-    //! they return how many outputs of the row they wrote (all, or none without AVX2), and the
-    //! scalar loop finishes the rest.
+    //! AVX2 steps of 8 outputs (16 input columns of two rows) over a whole plane; they return
+    //! false without AVX2, and the scalar loop does the plane.
+    //!
+    //! A row's last step usually has fewer than 8 outputs. Masked loads and stores are slow on
+    //! AMD, so that step loads and stores full vectors whenever they stay inside the plane; the
+    //! extra lanes land on elements that a later store of this plane overwrites (the next row,
+    //! or the odd column and last row the caller zeroes afterwards). Only at the plane's end,
+    //! where a full vector would leave the slice, are they masked.
 
     use std::arch::x86_64::*;
     use std::mem::MaybeUninit;
 
-    pub(super) fn forward_row(
-        r0: &[f32],
-        r1: &[f32],
-        o: &mut [MaybeUninit<f32>],
-        ix: &mut [MaybeUninit<u32>],
-        base: usize,
+    pub(super) fn forward_plane(
         w: usize,
-    ) -> usize {
+        x: &[f32],
+        out: &mut [MaybeUninit<f32>],
+        idx: &mut [MaybeUninit<u32>],
+    ) -> bool {
         if !crate::cpu::simd::has_avx2_fma() {
-            return 0;
+            return false;
         }
-        // SAFETY: AVX2 checked above; the lengths are checked inside.
-        unsafe { forward_row_avx2(r0, r1, o, ix, base, w) }
+        let out_w = w / 2;
+        assert!(out_w > 0 && out.len() == idx.len() && out.len() % out_w == 0);
+        assert!(
+            x.len() >= 2 * w * (out.len() / out_w),
+            "max_pool 2x2: short input plane"
+        );
+        // SAFETY: AVX2 checked above; every access is checked against the slice lengths.
+        unsafe { forward_plane_avx2(w, x, out, idx) };
+        true
     }
 
-    pub(super) fn backward_row(
-        g: &[f32],
-        ix: &[u32],
-        r0: &mut [MaybeUninit<f32>],
-        r1: &mut [MaybeUninit<f32>],
-        base: usize,
+    /// `gi` is the plane's first `2 * (h / 2)` rows; the caller zeroes an odd last column.
+    pub(super) fn backward_plane(
         w: usize,
-    ) -> usize {
+        grad_out: &[f32],
+        idx: &[u32],
+        gi: &mut [MaybeUninit<f32>],
+    ) -> bool {
         if !crate::cpu::simd::has_avx2_fma() {
-            return 0;
+            return false;
         }
-        // SAFETY: AVX2 checked above; the lengths are checked inside.
-        unsafe { backward_row_avx2(g, ix, r0, r1, base, w) }
+        let out_w = w / 2;
+        assert!(out_w > 0 && grad_out.len() == idx.len() && grad_out.len() % out_w == 0);
+        assert_eq!(
+            gi.len(),
+            2 * w * (grad_out.len() / out_w),
+            "max_pool 2x2 backward rows"
+        );
+        // SAFETY: AVX2 checked above; every access is checked against the slice lengths.
+        unsafe { backward_plane_avx2(w, grad_out, idx, gi) };
+        true
     }
 
     /// Lanes `0..k` on (all ones), the rest off.
     #[inline(always)]
     unsafe fn first(k: usize) -> __m256i {
         _mm256_cmpgt_epi32(
-            _mm256_set1_epi32(k as i32),
+            _mm256_set1_epi32(k.min(8) as i32),
             _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
         )
     }
 
-    /// Even and odd elements of the `m <= 16` floats at `p` (lanes past `m` are zero; the
-    /// masked load does not touch memory past `m`).
+    /// 8 floats at `p`, or only the first `k` (the rest zero, memory past them untouched).
+    #[inline(always)]
+    unsafe fn load(p: *const f32, k: usize) -> __m256 {
+        if k >= 8 {
+            _mm256_loadu_ps(p)
+        } else {
+            _mm256_maskload_ps(p, first(k))
+        }
+    }
+
+    /// Stores 8 floats at `p`, or only the first `k`.
+    #[inline(always)]
+    unsafe fn store(p: *mut f32, k: usize, v: __m256) {
+        if k >= 8 {
+            _mm256_storeu_ps(p, v)
+        } else {
+            _mm256_maskstore_ps(p, first(k), v)
+        }
+    }
+
+    /// Even and odd elements of the 16 floats at `p`, of which the first `m` may be read.
     #[inline(always)]
     unsafe fn deinterleave(p: *const f32, m: usize) -> (__m256, __m256) {
-        let (lo, hi) = if m == 16 {
-            (_mm256_loadu_ps(p), _mm256_loadu_ps(p.add(8)))
-        } else {
-            (
-                _mm256_maskload_ps(p, first(m.min(8))),
-                _mm256_maskload_ps(p.add(8), first(m.saturating_sub(8))),
-            )
-        };
+        let (lo, hi) = (load(p, m), load(p.add(8), m.saturating_sub(8)));
         let fix = |v: __m256| _mm256_castpd_ps(_mm256_permute4x64_pd::<0xD8>(_mm256_castps_pd(v)));
         (
             fix(_mm256_shuffle_ps::<0x88>(lo, hi)),
@@ -188,137 +213,129 @@ mod vector {
         )
     }
 
-    /// Stores `even` and `odd` interleaved as the first `m <= 16` of 16 floats at `p`.
+    /// Stores `even` and `odd` interleaved as 16 floats at `p`, of which the first `m` may be
+    /// written.
     #[inline(always)]
-    unsafe fn interleave(p: *mut f32, even: __m256, odd: __m256, m: usize) {
+    unsafe fn interleave(p: *mut f32, m: usize, even: __m256, odd: __m256) {
         let (a, b) = (_mm256_unpacklo_ps(even, odd), _mm256_unpackhi_ps(even, odd));
-        let (lo, hi) = (
-            _mm256_permute2f128_ps::<0x20>(a, b),
-            _mm256_permute2f128_ps::<0x31>(a, b),
-        );
-        if m == 16 {
-            _mm256_storeu_ps(p, lo);
-            _mm256_storeu_ps(p.add(8), hi);
-        } else {
-            _mm256_maskstore_ps(p, first(m.min(8)), lo);
-            _mm256_maskstore_ps(p.add(8), first(m.saturating_sub(8)), hi);
+        store(p, m, _mm256_permute2f128_ps::<0x20>(a, b));
+        if m > 8 {
+            store(p.add(8), m - 8, _mm256_permute2f128_ps::<0x31>(a, b));
         }
     }
 
-    /// All outputs of a row, the last step masked to the outputs left.
+    /// The steps of a row of `out_w` outputs: the short last one first (the backward needs
+    /// that order: its spill into the next row must come before that row's own stores), then
+    /// the full ones.
+    fn steps(out_w: usize) -> impl Iterator<Item = (usize, usize)> {
+        let full = out_w / 8 * 8;
+        let last = (full < out_w).then_some((full, out_w - full));
+        last.into_iter()
+            .chain((0..full).step_by(8).map(|ox| (ox, 8)))
+    }
+
     // Index arithmetic is 32-bit two's complement, i.e. modulo 2^32 like the u32 indices.
     #[target_feature(enable = "avx2,fma")]
-    unsafe fn forward_row_avx2(
-        r0: &[f32],
-        r1: &[f32],
-        o: &mut [MaybeUninit<f32>],
-        ix: &mut [MaybeUninit<u32>],
-        base: usize,
+    unsafe fn forward_plane_avx2(
         w: usize,
-    ) -> usize {
-        let n = o.len().min(ix.len()).min(r0.len() / 2).min(r1.len() / 2);
+        x: &[f32],
+        out: &mut [MaybeUninit<f32>],
+        idx: &mut [MaybeUninit<u32>],
+    ) {
+        let out_w = w / 2;
         let lanes = _mm256_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14);
         let offs = [1, w, w + 1].map(|o| _mm256_set1_epi32(o as u32 as i32));
-        let mut ox = 0;
-        while ox < n {
-            let k = (n - ox).min(8);
-            let (a0, a1) = deinterleave(r0.as_ptr().add(2 * ox), 2 * k);
-            let (b0, b1) = deinterleave(r1.as_ptr().add(2 * ox), 2 * k);
-            let (mut best, mut arg) = (a0, _mm256_setzero_si256());
-            for (v, off) in [(a1, offs[0]), (b0, offs[1]), (b1, offs[2])] {
-                let greater = _mm256_cmp_ps::<_CMP_GT_OQ>(v, best);
-                let first_nan = _mm256_and_ps(
-                    _mm256_cmp_ps::<_CMP_UNORD_Q>(v, v),
-                    _mm256_cmp_ps::<_CMP_ORD_Q>(best, best),
-                );
-                let take = _mm256_or_ps(greater, first_nan);
-                best = _mm256_blendv_ps(best, v, take);
-                arg = _mm256_castps_si256(_mm256_blendv_ps(
-                    _mm256_castsi256_ps(arg),
-                    _mm256_castsi256_ps(off),
-                    take,
-                ));
+        let (xp, op, ip) = (
+            x.as_ptr(),
+            out.as_mut_ptr().cast::<f32>(),
+            idx.as_mut_ptr().cast::<f32>(),
+        );
+        for oy in 0..out.len() / out_w {
+            let base = 2 * oy * w;
+            for (ox, _) in steps(out_w) {
+                let (i0, i1, o) = (base + 2 * ox, base + w + 2 * ox, oy * out_w + ox);
+                let (a0, a1) = deinterleave(xp.add(i0), x.len() - i0);
+                let (b0, b1) = deinterleave(xp.add(i1), x.len() - i1);
+                let (mut best, mut arg) = (a0, _mm256_setzero_si256());
+                for (v, off) in [(a1, offs[0]), (b0, offs[1]), (b1, offs[2])] {
+                    let greater = _mm256_cmp_ps::<_CMP_GT_OQ>(v, best);
+                    let first_nan = _mm256_and_ps(
+                        _mm256_cmp_ps::<_CMP_UNORD_Q>(v, v),
+                        _mm256_cmp_ps::<_CMP_ORD_Q>(best, best),
+                    );
+                    let take = _mm256_or_ps(greater, first_nan);
+                    best = _mm256_blendv_ps(best, v, take);
+                    arg = _mm256_castps_si256(_mm256_blendv_ps(
+                        _mm256_castsi256_ps(arg),
+                        _mm256_castsi256_ps(off),
+                        take,
+                    ));
+                }
+                let start = _mm256_add_epi32(_mm256_set1_epi32(i0 as u32 as i32), lanes);
+                let at = _mm256_castsi256_ps(_mm256_add_epi32(start, arg));
+                store(op.add(o), out.len() - o, best);
+                store(ip.add(o), out.len() - o, at);
             }
-            let start = _mm256_add_epi32(_mm256_set1_epi32((base + 2 * ox) as u32 as i32), lanes);
-            let at = _mm256_add_epi32(start, arg);
-            let (po, pi) = (o.as_mut_ptr().add(ox), ix.as_mut_ptr().add(ox));
-            if k == 8 {
-                _mm256_storeu_ps(po.cast(), best);
-                _mm256_storeu_si256(pi.cast(), at);
-            } else {
-                _mm256_maskstore_ps(po.cast(), first(k), best);
-                _mm256_maskstore_epi32(pi.cast(), first(k), at);
-            }
-            ox += k;
         }
-        ox
     }
 
-    /// All input pairs of a row's outputs, the last step masked to the outputs left.
     #[target_feature(enable = "avx2,fma")]
-    unsafe fn backward_row_avx2(
-        g: &[f32],
-        ix: &[u32],
-        r0: &mut [MaybeUninit<f32>],
-        r1: &mut [MaybeUninit<f32>],
-        base: usize,
+    unsafe fn backward_plane_avx2(
         w: usize,
-    ) -> usize {
-        let n = g.len().min(ix.len()).min(r0.len() / 2).min(r1.len() / 2);
+        grad_out: &[f32],
+        idx: &[u32],
+        gi: &mut [MaybeUninit<f32>],
+    ) {
+        let out_w = w / 2;
         let lanes = _mm256_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14);
         let offs = [0, 1, w, w + 1].map(|o| _mm256_set1_epi32(o as u32 as i32));
         let zero = _mm256_setzero_ps();
-        let mut ox = 0;
-        while ox < n {
-            let k = (n - ox).min(8);
-            let (pg, pi) = (g.as_ptr().add(ox), ix.as_ptr().add(ox).cast::<i32>());
-            let (grad, at) = if k == 8 {
-                (_mm256_loadu_ps(pg), _mm256_loadu_si256(pi.cast()))
-            } else {
-                (
-                    _mm256_maskload_ps(pg, first(k)),
-                    _mm256_maskload_epi32(pi, first(k)),
-                )
-            };
-            let grad = _mm256_add_ps(zero, grad);
-            let start = _mm256_add_epi32(_mm256_set1_epi32((base + 2 * ox) as u32 as i32), lanes);
-            let rel = _mm256_sub_epi32(at, start);
-            let [p00, p01, p10, p11] = offs
-                .map(|off| _mm256_and_ps(grad, _mm256_castsi256_ps(_mm256_cmpeq_epi32(rel, off))));
-            interleave(r0.as_mut_ptr().add(2 * ox).cast(), p00, p01, 2 * k);
-            interleave(r1.as_mut_ptr().add(2 * ox).cast(), p10, p11, 2 * k);
-            ox += k;
+        let (gp, ip, out) = (
+            grad_out.as_ptr(),
+            idx.as_ptr().cast::<f32>(),
+            gi.as_mut_ptr().cast::<f32>(),
+        );
+        let n = grad_out.len();
+        for oy in 0..n / out_w {
+            let base = 2 * oy * w;
+            for (ox, _) in steps(out_w) {
+                let (i0, i1, o) = (base + 2 * ox, base + w + 2 * ox, oy * out_w + ox);
+                let grad = _mm256_add_ps(zero, load(gp.add(o), n - o));
+                let at = _mm256_castps_si256(load(ip.add(o), n - o));
+                let start = _mm256_add_epi32(_mm256_set1_epi32(i0 as u32 as i32), lanes);
+                let rel = _mm256_sub_epi32(at, start);
+                let [p00, p01, p10, p11] = offs.map(|off| {
+                    _mm256_and_ps(grad, _mm256_castsi256_ps(_mm256_cmpeq_epi32(rel, off)))
+                });
+                interleave(out.add(i0), gi.len() - i0, p00, p01);
+                interleave(out.add(i1), gi.len() - i1, p10, p11);
+            }
         }
-        ox
     }
 }
 
 #[cfg(not(target_arch = "x86_64"))]
 mod vector {
-    //! No vector step off x86-64: the scalar loop does every output.
+    //! No vector steps off x86-64: the scalar loop does every plane.
 
     use std::mem::MaybeUninit;
 
-    pub(super) fn forward_row(
-        _: &[f32],
+    pub(super) fn forward_plane(
+        _: usize,
         _: &[f32],
         _: &mut [MaybeUninit<f32>],
         _: &mut [MaybeUninit<u32>],
-        _: usize,
-        _: usize,
-    ) -> usize {
-        0
+    ) -> bool {
+        false
     }
 
-    pub(super) fn backward_row(
+    pub(super) fn backward_plane(
+        _: usize,
         _: &[f32],
         _: &[u32],
         _: &mut [MaybeUninit<f32>],
-        _: &mut [MaybeUninit<f32>],
-        _: usize,
-        _: usize,
-    ) -> usize {
-        0
+    ) -> bool {
+        false
     }
 }
 
