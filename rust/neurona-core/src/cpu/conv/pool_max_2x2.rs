@@ -141,7 +141,7 @@ mod vector {
             return false;
         }
         let out_w = w / 2;
-        assert!(out_w > 0 && out.len() == idx.len() && out.len() % out_w == 0);
+        assert!(out_w > 0 && out.len() == idx.len() && out.len().is_multiple_of(out_w));
         assert!(
             x.len() >= 2 * w * (out.len() / out_w),
             "max_pool 2x2: short input plane"
@@ -162,7 +162,7 @@ mod vector {
             return false;
         }
         let out_w = w / 2;
-        assert!(out_w > 0 && grad_out.len() == idx.len() && grad_out.len() % out_w == 0);
+        assert!(out_w > 0 && grad_out.len() == idx.len() && grad_out.len().is_multiple_of(out_w));
         assert_eq!(
             gi.len(),
             2 * w * (grad_out.len() / out_w),
