@@ -18,8 +18,27 @@ use pyo3::prelude::*;
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// mimalloc's `mi_option_purge_delay` (its place in the C enum `mi_option_e`, the same in
+/// mimalloc 2 and 3; the Rust crate leaves it unnamed).
+const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+
+/// Freed memory goes back to the OS after this many idle milliseconds. mimalloc's effective
+/// default here purged between two training steps, so every step faulted its activations in
+/// again (186 000 page faults in 40 CNN steps, against 10 000 with one second). A user's own
+/// `MIMALLOC_PURGE_DELAY` wins.
+const PURGE_DELAY_MS: std::ffi::c_long = 1000;
+
+fn keep_freed_pages_for_a_while() {
+    if std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {
+        // SAFETY: sets one integer option; no allocation is in flight in this thread, and the
+        // option is only read when deciding whether to purge.
+        unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, PURGE_DELAY_MS) };
+    }
+}
+
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    keep_freed_pages_for_a_while();
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_class::<py_tensor::PyTensor>()?;
     m.add_class::<numpy_bridge::StorageOwner>()?;
