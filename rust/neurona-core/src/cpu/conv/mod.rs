@@ -37,6 +37,7 @@ mod conv2d_backward;
 mod conv2d_forward;
 mod dot_gemm;
 mod im2col;
+mod lanes;
 mod params;
 mod pool_adaptive;
 mod pool_avg;
