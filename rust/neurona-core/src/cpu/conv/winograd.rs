@@ -11,7 +11,6 @@
 use rayon::prelude::*;
 
 use super::conv2d_forward::PAR_MIN_FLOPS;
-use super::dot_gemm::gemm_abt_acc;
 use super::lanes::{lanes_variant, F32x8};
 use super::params::Conv2dGeom;
 use super::scratch::{stale, zeroed, Buf};
@@ -20,15 +19,15 @@ use super::winograd_transforms::{
     grad_out_transform, input_transform, output_transform, row_stride, weight_grad_tile,
     weight_tile, ChunkCols,
 };
+use crate::cpu::gemm::{sgemm_batched, Epilogue, MatMut, MatRef};
 
 /// Below this many channels on either side the GEMMs are too thin to pay for the transforms.
 const MIN_CHANNELS: usize = 8;
 /// Tiles per chunk (at most; about the GEMMs' width): 16 * 64 * 128 floats of transformed data
 /// per side.
 const TARGET_TILES: usize = 128;
-/// Tile columns per weight-gradient chunk: the length of its dot products (long, so their
-/// reductions are spread thin, but short enough that a position's rows of the transformed
-/// input stay in L1 while the dot products go over them again and again).
+/// Tile columns per weight-gradient chunk: the length of its GEMMs' sums (long enough to
+/// amortise packing, short enough that a chunk's transformed data stays near L2).
 const WEIGHT_TILES: usize = 224;
 /// At most this many weight-gradient partials (tasks of several samples each).
 const MAX_WEIGHT_TASKS: usize = 8;
@@ -335,8 +334,6 @@ fn weight_chunks<S: F32x8>(
             tw: p.tw,
         };
         let (n, ld) = (cc.cols(), sc.ld);
-        // The dot products run over whole vectors: `cols` (<= ld) columns, zero past `n`.
-        let cols = n.next_multiple_of(8);
         transform_input::<S>(p, x_t, r0, cc, ld, &mut sc.v);
         for k in 0..p.c_out {
             let row = |rr: usize| {
@@ -347,19 +344,25 @@ fn weight_chunks<S: F32x8>(
             grad_out_transform::<S>(dy_t, (p.oh, p.ow), cc, row, &mut sc.m, base, plane);
         }
         let (sk, vk, dk) = (p.c_out * p.c_in, p.c_in * ld, p.c_out * ld);
-        if cols > n {
-            for (buf, ch) in [(&mut sc.v, p.c_in), (&mut sc.m, p.c_out)] {
-                for row in buf[..16 * ch * ld].chunks_exact_mut(ld) {
-                    row[n..cols].fill(0.0);
-                }
-            }
-        }
-        // S[xi] += D[xi] V[xi]^T: both have the summed (tile) index contiguous.
-        for xi in 0..16 {
-            let (d, v) = (&sc.m[xi * dk..(xi + 1) * dk], &sc.v[xi * vk..(xi + 1) * vk]);
-            let sx = &mut s[xi * sk..(xi + 1) * sk];
-            gemm_abt_acc((p.c_out, p.c_in, cols), d, ld, v, ld, sx, p.c_in);
-        }
+        // S[xi] += D[xi] V[xi]^T, summed over the chunk's n tiles, as one batched GEMM: its
+        // micro-kernel reads D in place (a strided A) and packs V^T, and a chunk's long sum
+        // amortises that packing (row-by-row dot products were bound by L2 bandwidth).
+        let a = MatRef {
+            data: &sc.m[..16 * dk],
+            rows: p.c_out,
+            cols: n,
+            rs: ld,
+            cs: 1,
+        };
+        let b = MatRef {
+            data: &sc.v[..16 * vk],
+            rows: n,
+            cols: p.c_in,
+            rs: 1,
+            cs: ld,
+        };
+        let c = MatMut::row_major(&mut s[..16 * sk], p.c_out, p.c_in);
+        sgemm_batched(16, 1.0, a, dk, b, vk, 1.0, c, sk, Epilogue::None);
         r0 += cc.nr;
     }
 }
