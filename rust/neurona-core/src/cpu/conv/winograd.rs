@@ -29,8 +29,9 @@ const TARGET_TILES: usize = 128;
 /// Tile columns per weight-gradient chunk: the length of its GEMMs' sums (long enough to
 /// amortise packing, short enough that a chunk's transformed data stays near L2).
 const WEIGHT_TILES: usize = 224;
-/// At most this many weight-gradient partials (tasks of several samples each).
-const MAX_WEIGHT_TASKS: usize = 8;
+/// At most this many weight-gradient partials (tasks of several samples each). Few, so a
+/// task holds several chunks of `panel_rows` (b64 14x14: 112 rows, chunks of 32, 32, 32, 16).
+const MAX_WEIGHT_TASKS: usize = 4;
 
 /// Whether `g` is a convolution these kernels handle (and it is worth it).
 pub(crate) fn applies(g: &Conv2dGeom) -> bool {
@@ -83,12 +84,7 @@ impl Problem {
     }
     /// Tile rows per chunk.
     fn rows_per_chunk(&self) -> usize {
-        let max = (TARGET_TILES / self.tw).max(1);
-        // Prefer a width that fills the GEMM's 16-column panels exactly.
-        (max.div_ceil(2)..=max)
-            .rev()
-            .find(|r| (r * self.tw).is_multiple_of(16))
-            .unwrap_or(max)
+        panel_rows(TARGET_TILES, self.tw)
     }
     fn flops(&self) -> usize {
         self.batch * self.c_in * self.c_out * self.oh * self.ow * 9
@@ -100,6 +96,17 @@ impl Problem {
             1
         }
     }
+}
+
+/// Tile rows of `tw` tiles per chunk of at most `max_tiles` (at least one row), preferring a
+/// multiple of 16 tiles: it fills the GEMM's 16-column panels exactly (correlation), and sums
+/// of such lengths ran markedly faster (weight gradient).
+fn panel_rows(max_tiles: usize, tw: usize) -> usize {
+    let max = (max_tiles / tw).max(1);
+    (max.div_ceil(2)..=max)
+        .rev()
+        .find(|r| (r * tw).is_multiple_of(16))
+        .unwrap_or(max)
 }
 
 /// Per-task scratch: transformed input and transformed output (or output gradient), sized for
@@ -308,9 +315,9 @@ pub(crate) fn backward_weight(
         });
 }
 
-/// Tile rows per weight-gradient chunk: about `WEIGHT_TILES` columns, so the dot products are long.
+/// Tile rows per weight-gradient chunk: about `WEIGHT_TILES` columns, so the sums are long.
 fn weight_rows_per_chunk(p: &Problem) -> usize {
-    (WEIGHT_TILES / p.tw).max(1)
+    panel_rows(WEIGHT_TILES, p.tw)
 }
 
 /// One task of `backward_weight`: accumulates the transformed weight gradient of the samples in
