@@ -10,6 +10,7 @@
 
 use rayon::prelude::*;
 
+use super::conv2d_backward::lane_sum;
 use super::conv2d_forward::PAR_MIN_FLOPS;
 use super::lanes::{lanes_variant, F32x8};
 use super::params::Conv2dGeom;
@@ -264,17 +265,21 @@ pub(crate) fn backward_input(
     correlate(&p, grad_out, &u, None, grad_input);
 }
 
-/// grad_weight of conv2d, accumulated per fixed chunk of samples, chunks added in order.
+/// grad_weight of conv2d, accumulated per fixed chunk of samples, chunks added in order; and,
+/// when asked, grad_bias from the same pass (the sum of every output-gradient tile is one of
+/// its transformed values), which saves reading grad_out once more.
 pub(crate) fn backward_weight(
     g: &Conv2dGeom,
     input: &[f32],
     grad_out: &[f32],
     grad_weight: &mut [f32],
+    grad_bias: Option<&mut [f32]>,
 ) {
     let p = Problem::new(g.batch, g.c_in, (g.h, g.w), g.c_out, (g.pad_h, g.pad_w));
     let (in_len, out_len) = (p.c_in * p.h * p.w, p.c_out * p.oh * p.ow);
     let chunk = p.batch.div_ceil(MAX_WEIGHT_TASKS).max(1);
-    let s_len = 16 * p.c_out * p.c_in;
+    // A task's partial: 16 planes of c_out x c_in, then c_out bias sums.
+    let s_len = 16 * p.c_out * p.c_in + p.c_out;
     let mut partials = zeroed(p.batch.div_ceil(chunk) * s_len);
     let p = &p;
     let rpc = weight_rows_per_chunk(p).min(chunk * p.th);
@@ -313,6 +318,9 @@ pub(crate) fn backward_weight(
             let s: [f32; 16] = std::array::from_fn(|xi| total[xi * kc + j]);
             out.copy_from_slice(&weight_grad_tile(&s));
         });
+    if let Some(gb) = grad_bias {
+        gb.copy_from_slice(&total[16 * kc..]);
+    }
 }
 
 /// Tile rows per weight-gradient chunk: about `WEIGHT_TILES` columns, so the sums are long.
@@ -321,7 +329,7 @@ fn weight_rows_per_chunk(p: &Problem) -> usize {
 }
 
 /// One task of `backward_weight`: accumulates the transformed weight gradient of the samples in
-/// `x_t` / `dy_t` into `s` (16 planes of `c_out x c_in`).
+/// `x_t` / `dy_t` into `s` (16 planes of `c_out x c_in`, then `c_out` bias sums).
 #[inline(always)]
 fn weight_chunks<S: F32x8>(
     p: &Problem,
@@ -351,6 +359,10 @@ fn weight_chunks<S: F32x8>(
             grad_out_transform::<S>(dy_t, (p.oh, p.ow), cc, row, &mut sc.m, base, plane);
         }
         let (sk, vk, dk) = (p.c_out * p.c_in, p.c_in * ld, p.c_out * ld);
+        // Position 5 (the middle of A dY A^T) is the sum of the tile's four values.
+        for (k, b) in s[16 * sk..].iter_mut().enumerate() {
+            *b += lane_sum(&sc.m[5 * dk + k * ld..5 * dk + k * ld + n]);
+        }
         // S[xi] += D[xi] V[xi]^T, summed over the chunk's n tiles, as one batched GEMM: its
         // micro-kernel reads D in place (a strided A) and packs V^T, and a chunk's long sum
         // amortises that packing (row-by-row dot products were bound by L2 bandwidth).
