@@ -293,3 +293,111 @@ pub(crate) fn weight_grad_tile(s: &[f32; 16]) -> [f32; 9] {
     }
     g
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{grad_out_transform, input_transform, output_transform, row_stride, ChunkCols};
+    use crate::cpu::conv::lanes::{F32x8, Portable};
+
+    /// The three transforms on 2 planes of `h x w` (rows wide enough for several groups, odd
+    /// sizes, chunks that span both planes): (v, output, d).
+    fn run<S: F32x8>(h: usize, w: usize, pad: (usize, usize)) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
+        let (oh, ow) = (h + 2 * pad.0 - 2, w + 2 * pad.1 - 2);
+        let (th, tw) = (oh.div_ceil(2), ow.div_ceil(2));
+        let x: Vec<f32> = (0..2 * h * w)
+            .map(|i| ((i * 37 % 101) as f32 - 50.0) * 0.03)
+            .collect();
+        let dy: Vec<f32> = (0..2 * oh * ow)
+            .map(|i| ((i * 53 % 97) as f32 - 48.0) * 0.02)
+            .collect();
+        let cc = ChunkCols { nr: 2 * th, tw };
+        let ld = row_stride(cc.cols());
+        let loc = |rr: usize, len: usize| ((rr / th) * len, rr % th);
+        let mut v = vec![0.0f32; 16 * ld];
+        input_transform::<S>(&x, (h, w), pad, cc, |rr| loc(rr, h * w), &mut v, 0, ld);
+        let mut out = vec![0.0f32; 2 * oh * ow];
+        output_transform::<S>(&v, 0, ld, cc, (oh, ow), 0.25, &mut out, |rr| {
+            loc(rr, oh * ow)
+        });
+        let mut d = vec![0.0f32; 16 * ld];
+        grad_out_transform::<S>(&dy, (oh, ow), cc, |rr| loc(rr, oh * ow), &mut d, 0, ld);
+        let n = cc.cols();
+        let valid =
+            |b: Vec<f32>| -> Vec<f32> { b.chunks(ld).flat_map(|r| r[..n].to_vec()).collect() };
+        (valid(v), out, valid(d))
+    }
+
+    const SHAPES: [(usize, usize, (usize, usize)); 4] = [
+        (7, 21, (1, 1)),
+        (6, 36, (0, 0)),
+        (5, 9, (2, 2)),
+        (8, 40, (0, 2)),
+    ];
+
+    #[test]
+    fn transforms_give_the_same_bits_portable_and_avx2() {
+        #[cfg(target_arch = "x86_64")]
+        if crate::cpu::conv::simd::has_avx2() {
+            for (h, w, pad) in SHAPES {
+                // SAFETY: the CPU has AVX2.
+                let fast = unsafe { run_avx2(h, w, pad) };
+                let slow = run::<Portable>(h, w, pad);
+                let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                assert_eq!(bits(&fast.0), bits(&slow.0), "{h}x{w} input transform");
+                assert_eq!(bits(&fast.1), bits(&slow.1), "{h}x{w} output transform");
+                assert_eq!(bits(&fast.2), bits(&slow.2), "{h}x{w} gradient transform");
+            }
+        }
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn run_avx2(h: usize, w: usize, pad: (usize, usize)) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
+        run::<crate::cpu::conv::lanes::Avx2>(h, w, pad)
+    }
+
+    #[test]
+    fn input_transform_matches_the_direct_formula() {
+        for (h, w, pad) in SHAPES {
+            let (v, _, _) = run::<Portable>(h, w, pad);
+            let (oh, ow) = (h + 2 * pad.0 - 2, w + 2 * pad.1 - 2);
+            let (th, tw) = (oh.div_ceil(2), ow.div_ceil(2));
+            let x: Vec<f32> = (0..2 * h * w)
+                .map(|i| ((i * 37 % 101) as f32 - 50.0) * 0.03)
+                .collect();
+            let px = |s: usize, r: isize, c: isize| -> f64 {
+                if r < 0 || c < 0 || r >= h as isize || c >= w as isize {
+                    0.0
+                } else {
+                    x[s * h * w + r as usize * w + c as usize] as f64
+                }
+            };
+            let bt = [
+                [1.0, 0.0, -1.0, 0.0],
+                [0.0, 1.0, 1.0, 0.0],
+                [0.0, -1.0, 1.0, 0.0],
+                [0.0, 1.0, 0.0, -1.0],
+            ];
+            let n = 2 * th * tw;
+            for col in 0..n {
+                let (s, ty, t) = (col / (th * tw), col % (th * tw) / tw, col % tw);
+                for xi in 0..16 {
+                    let (i, j) = (xi / 4, xi % 4);
+                    let mut want = 0.0;
+                    for a in 0..4 {
+                        for b in 0..4 {
+                            let r = (2 * ty + a) as isize - pad.0 as isize;
+                            let c = (2 * t + b) as isize - pad.1 as isize;
+                            want += bt[i][a] * px(s, r, c) * bt[j][b];
+                        }
+                    }
+                    let got = v[xi * n + col] as f64;
+                    assert!(
+                        (got - want).abs() < 1e-5,
+                        "{h}x{w} col {col} xi {xi}: {got} vs {want}"
+                    );
+                }
+            }
+        }
+    }
+}
