@@ -67,9 +67,14 @@ pub fn conv2d_backward(
         weight: gw,
         bias: gb,
     } = grads;
-    if let Some(gb) = gb {
+    // The F(2x2) weight gradient sums grad_bias on the way (see `winograd::backward_weight`).
+    let fused_bias = gw.is_some() && g.batch > 0 && !winograd4::applies(g) && winograd::applies(g);
+    let mut gb = gb;
+    if let Some(gb) = gb.as_deref_mut() {
         assert_eq!(gb.len(), g.c_out, "conv2d_backward: grad_bias length");
-        grad_bias(g, grad_out, gb);
+        if !fused_bias {
+            grad_bias(g, grad_out, gb);
+        }
     }
     if gin.is_none() && gw.is_none() {
         return;
@@ -110,7 +115,7 @@ pub fn conv2d_backward(
             winograd::backward_input(g, weight, grad_out, gi);
         }
         if let Some(gw) = gw {
-            winograd::backward_weight(g, input, grad_out, gw);
+            winograd::backward_weight(g, input, grad_out, gw, gb.filter(|_| fused_bias));
         }
         return;
     }

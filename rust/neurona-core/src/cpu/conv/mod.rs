@@ -24,8 +24,9 @@
 //!
 //! Algorithms: 3x3 stride-1 undilated ungrouped convolutions (padding 0..=2) use Winograd for
 //! the forward pass and both gradients: F(4x4, 3x3) with at least 16 channels in and out
-//! (`winograd4.rs`), else F(2x2, 3x3) with at least 8 (`winograd.rs`); the weight gradient's
-//! sums go through `dot_gemm.rs`. Everything else is
+//! (`winograd4.rs`), else F(2x2, 3x3) with at least 8 (`winograd.rs`, its transforms 8 tiles
+//! at a time through `lanes.rs`); F(4x4)'s weight-gradient sums go through `dot_gemm.rs`,
+//! F(2x2)'s through the packed GEMM. Everything else is
 //! im2col on cache-sized column tiles times the weights through `crate::cpu::gemm` (1x1
 //! stride-1 layers skip the copy). Results are float-rounding-close to the direct sum, within the
 //! usual `K * eps * sum|terms|` bound the tests check.
@@ -37,6 +38,7 @@ mod conv2d_backward;
 mod conv2d_forward;
 mod dot_gemm;
 mod im2col;
+mod lanes;
 mod params;
 mod pool_adaptive;
 mod pool_avg;

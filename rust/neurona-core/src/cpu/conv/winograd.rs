@@ -10,26 +10,29 @@
 
 use rayon::prelude::*;
 
+use super::conv2d_backward::lane_sum;
 use super::conv2d_forward::PAR_MIN_FLOPS;
-use super::dot_gemm::gemm_abt_acc;
+use super::lanes::{lanes_variant, F32x8};
 use super::params::Conv2dGeom;
 use super::scratch::{stale, zeroed, Buf};
-use super::simd::avx2_variant;
 use super::winograd_product::multiply_positions;
 use super::winograd_transforms::{
-    grad_out_transform, grad_scratch_len, input_padded_len, input_scratch_len, input_transform,
-    output_scratch_len, output_transform, weight_grad_tile, weight_tile, ChunkCols,
+    grad_out_transform, input_transform, output_transform, row_stride, weight_grad_tile,
+    weight_tile, ChunkCols,
 };
+use crate::cpu::gemm::{sgemm_batched, Epilogue, MatMut, MatRef};
 
 /// Below this many channels on either side the GEMMs are too thin to pay for the transforms.
 const MIN_CHANNELS: usize = 8;
-/// Tiles per chunk (about the GEMMs' width); 16 * 64 * 128 floats of transformed data per side.
+/// Tiles per chunk (at most; about the GEMMs' width): 16 * 64 * 128 floats of transformed data
+/// per side.
 const TARGET_TILES: usize = 128;
-/// Tile columns per weight-gradient chunk: the length of its dot products (long, so the
-/// transforms' per-call costs and the dot products' reductions are spread thin).
-const WEIGHT_TILES: usize = 1024;
-/// At most this many weight-gradient partials (tasks of several samples each).
-const MAX_WEIGHT_TASKS: usize = 8;
+/// Tile columns per weight-gradient chunk: the length of its GEMMs' sums (long enough to
+/// amortise packing, short enough that a chunk's transformed data stays near L2).
+const WEIGHT_TILES: usize = 224;
+/// At most this many weight-gradient partials (tasks of several samples each). Few, so a
+/// task holds several chunks of `panel_rows` (b64 14x14: 112 rows, chunks of 32, 32, 32, 16).
+const MAX_WEIGHT_TASKS: usize = 4;
 
 /// Whether `g` is a convolution these kernels handle (and it is worth it).
 pub(crate) fn applies(g: &Conv2dGeom) -> bool {
@@ -82,7 +85,7 @@ impl Problem {
     }
     /// Tile rows per chunk.
     fn rows_per_chunk(&self) -> usize {
-        (TARGET_TILES / self.tw).max(1)
+        panel_rows(TARGET_TILES, self.tw)
     }
     fn flops(&self) -> usize {
         self.batch * self.c_in * self.c_out * self.oh * self.ow * 9
@@ -96,28 +99,34 @@ impl Problem {
     }
 }
 
-/// Per-task scratch: transform buffers, transformed input, and transformed output (or output
-/// gradient), sized for the largest chunk.
+/// Tile rows of `tw` tiles per chunk of at most `max_tiles` (at least one row), preferring a
+/// multiple of 16 tiles: it fills the GEMM's 16-column panels exactly (correlation), and sums
+/// of such lengths ran markedly faster (weight gradient).
+fn panel_rows(max_tiles: usize, tw: usize) -> usize {
+    let max = (max_tiles / tw).max(1);
+    (max.div_ceil(2)..=max)
+        .rev()
+        .find(|r| (r * tw).is_multiple_of(16))
+        .unwrap_or(max)
+}
+
+/// Per-task scratch: transformed input and transformed output (or output gradient), sized for
+/// the largest chunk, rows `ld` apart.
 struct Scratch {
-    rows: Buf,
-    padded: Buf,
+    ld: usize,
     v: Buf,
     m: Buf,
 }
 
-/// `correlate` writes every column of `v` and `m` it reads (the input transform and a beta-0
-/// GEMM), so it takes them `stale`; the weight gradient keeps them zeroed.
-fn scratch(p: &Problem, rows_per_chunk: usize, correlate: bool) -> Scratch {
-    let vm = if correlate { stale } else { zeroed };
-    let cols = (rows_per_chunk * (p.tw + 1)).next_multiple_of(8);
-    let rows = input_scratch_len(cols)
-        .max(output_scratch_len(cols))
-        .max(grad_scratch_len(cols));
+/// Taken `stale`: every column a kernel reads is written first (by a transform, the beta-0
+/// GEMM, or the weight gradient's zeroing of its padding columns). The output transform's
+/// junk lanes (past a row's last tile) may read stale values; they never reach an output.
+fn scratch(p: &Problem, rows_per_chunk: usize) -> Scratch {
+    let ld = row_stride(rows_per_chunk * p.tw);
     Scratch {
-        rows: zeroed(rows),
-        padded: zeroed(input_padded_len(cols)),
-        v: vm(16 * p.c_in * cols),
-        m: vm(16 * p.c_out * cols),
+        ld,
+        v: stale(16 * p.c_in * ld),
+        m: stale(16 * p.c_out * ld),
     }
 }
 
@@ -127,15 +136,14 @@ fn locate(p: &Problem, r: usize) -> (usize, usize) {
 }
 
 /// Transforms the task's input tile rows `r0 .. r0 + cc.nr` into `v`, 16 planes of
-/// `c_in x cols` (`cols >= cc.cols()`; columns past `cc.cols()` are left alone).
+/// `c_in x ld`.
 #[inline(always)]
-fn transform_input(
+fn transform_input<S: F32x8>(
     p: &Problem,
     x: &[f32],
     r0: usize,
-    (cc, cols): (ChunkCols, usize),
-    rows: &mut [f32],
-    padded: &mut [f32],
+    cc: ChunkCols,
+    ld: usize,
     v: &mut [f32],
 ) {
     let plane = p.h * p.w;
@@ -144,18 +152,7 @@ fn transform_input(
             let (n, ty) = locate(p, r0 + rr);
             ((n * p.c_in + c) * plane, ty)
         };
-        input_transform(
-            x,
-            (p.h, p.w),
-            p.pad,
-            cc,
-            row,
-            rows,
-            padded,
-            v,
-            c * cols,
-            p.c_in * cols,
-        );
+        input_transform::<S>(x, (p.h, p.w), p.pad, cc, row, v, c * ld, p.c_in * ld);
     }
 }
 
@@ -186,20 +183,22 @@ fn transform_weights(weight: &[f32], c_out: usize, c_in: usize, flip: bool) -> B
 
 /// `out = correlate(x, kernel whose transform is u) + bias` for problem `p`.
 fn correlate(p: &Problem, x: &[f32], u: &[f32], bias: Option<&[f32]>, out: &mut [f32]) {
-    let spt = (TARGET_TILES / (p.th * p.tw)).clamp(1, (p.batch / 8).max(1));
+    // Tasks of several chunks (for small planes several samples), so chunks are rarely cut
+    // short by the end of a task; still at least 8 tasks where the batch allows.
+    let spt = (4 * TARGET_TILES / (p.th * p.tw)).clamp(1, (p.batch / 8).max(1));
     let (in_len, out_len) = (p.c_in * p.h * p.w, p.c_out * p.oh * p.ow);
     out.par_chunks_mut(spt * out_len)
         .zip(x.par_chunks(spt * in_len))
         .with_min_len(p.min_len())
         .for_each_init(
-            || scratch(p, p.rows_per_chunk().min(spt * p.th), true),
+            || scratch(p, p.rows_per_chunk().min(spt * p.th)),
             |sc, (out_t, x_t)| correlate_task(p, u, bias, sc, out_t, x_t),
         );
 }
 
 /// One task of `correlate`: all tile rows of the samples in `x_t`, chunk by chunk.
 #[inline(always)]
-fn correlate_chunks(
+fn correlate_chunks<S: F32x8>(
     p: &Problem,
     u: &[f32],
     bias: Option<&[f32]>,
@@ -216,17 +215,9 @@ fn correlate_chunks(
             nr: rpc.min(rows - r0),
             tw: p.tw,
         };
-        let cols = cc.cols();
-        transform_input(
-            p,
-            x_t,
-            r0,
-            (cc, cc.cols()),
-            &mut sc.rows,
-            &mut sc.padded,
-            &mut sc.v,
-        );
-        multiply_positions(16, u, &sc.v, &mut sc.m, (p.c_in, p.c_out, cols));
+        let ld = sc.ld;
+        transform_input::<S>(p, x_t, r0, cc, ld, &mut sc.v);
+        multiply_positions(16, u, &sc.v, &mut sc.m, (p.c_in, p.c_out, cc.cols()), ld);
         let oplane = p.oh * p.ow;
         for k in 0..p.c_out {
             let bk = bias.map_or(0.0, |b| b[k]);
@@ -234,24 +225,14 @@ fn correlate_chunks(
                 let (n, ty) = locate(p, r0 + rr);
                 ((n * p.c_out + k) * oplane, ty)
             };
-            let (m, base, plane) = (&sc.m, k * cols, p.c_out * cols);
-            output_transform(
-                m,
-                base,
-                plane,
-                cc,
-                (p.oh, p.ow),
-                bk,
-                &mut sc.rows,
-                out_t,
-                row,
-            );
+            let (m, base, plane) = (&sc.m, k * ld, p.c_out * ld);
+            output_transform::<S>(m, base, plane, cc, (p.oh, p.ow), bk, out_t, row);
         }
         r0 += cc.nr;
     }
 }
 
-avx2_variant!(fn correlate_task => correlate_chunks(p: &Problem, u: &[f32], bias: Option<&[f32]>, sc: &mut Scratch, out_t: &mut [f32], x_t: &[f32]));
+lanes_variant!(fn correlate_task => correlate_chunks(p: &Problem, u: &[f32], bias: Option<&[f32]>, sc: &mut Scratch, out_t: &mut [f32], x_t: &[f32]));
 
 /// conv2d forward for a geometry where `applies(g)`.
 pub(crate) fn forward(
@@ -284,17 +265,21 @@ pub(crate) fn backward_input(
     correlate(&p, grad_out, &u, None, grad_input);
 }
 
-/// grad_weight of conv2d, accumulated per fixed chunk of samples, chunks added in order.
+/// grad_weight of conv2d, accumulated per fixed chunk of samples, chunks added in order; and,
+/// when asked, grad_bias from the same pass (the sum of every output-gradient tile is one of
+/// its transformed values), which saves reading grad_out once more.
 pub(crate) fn backward_weight(
     g: &Conv2dGeom,
     input: &[f32],
     grad_out: &[f32],
     grad_weight: &mut [f32],
+    grad_bias: Option<&mut [f32]>,
 ) {
     let p = Problem::new(g.batch, g.c_in, (g.h, g.w), g.c_out, (g.pad_h, g.pad_w));
     let (in_len, out_len) = (p.c_in * p.h * p.w, p.c_out * p.oh * p.ow);
     let chunk = p.batch.div_ceil(MAX_WEIGHT_TASKS).max(1);
-    let s_len = 16 * p.c_out * p.c_in;
+    // A task's partial: 16 planes of c_out x c_in, then c_out bias sums.
+    let s_len = 16 * p.c_out * p.c_in + p.c_out;
     let mut partials = zeroed(p.batch.div_ceil(chunk) * s_len);
     let p = &p;
     let rpc = weight_rows_per_chunk(p).min(chunk * p.th);
@@ -307,7 +292,7 @@ pub(crate) fn backward_weight(
         )
         .with_min_len(p.min_len())
         .for_each_init(
-            || scratch(p, rpc, false),
+            || scratch(p, rpc),
             |sc, (s, (x_t, dy_t))| weight_task(p, rpc, sc, s, x_t, dy_t),
         );
     // Add the partials into the first in task order (threads split the elements, not the
@@ -333,17 +318,20 @@ pub(crate) fn backward_weight(
             let s: [f32; 16] = std::array::from_fn(|xi| total[xi * kc + j]);
             out.copy_from_slice(&weight_grad_tile(&s));
         });
+    if let Some(gb) = grad_bias {
+        gb.copy_from_slice(&total[16 * kc..]);
+    }
 }
 
-/// Tile rows per weight-gradient chunk: about `WEIGHT_TILES` columns, so the dot products are long.
+/// Tile rows per weight-gradient chunk: about `WEIGHT_TILES` columns, so the sums are long.
 fn weight_rows_per_chunk(p: &Problem) -> usize {
-    (WEIGHT_TILES / (p.tw + 1)).max(1)
+    panel_rows(WEIGHT_TILES, p.tw)
 }
 
 /// One task of `backward_weight`: accumulates the transformed weight gradient of the samples in
-/// `x_t` / `dy_t` into `s` (16 planes of `c_out x c_in`).
+/// `x_t` / `dy_t` into `s` (16 planes of `c_out x c_in`, then `c_out` bias sums).
 #[inline(always)]
-fn weight_chunks(
+fn weight_chunks<S: F32x8>(
     p: &Problem,
     rpc: usize,
     sc: &mut Scratch,
@@ -360,48 +348,42 @@ fn weight_chunks(
             nr: rpc.min(rows - r0),
             tw: p.tw,
         };
-        let cols = cc.cols().next_multiple_of(8);
-        transform_input(
-            p,
-            x_t,
-            r0,
-            (cc, cols),
-            &mut sc.rows,
-            &mut sc.padded,
-            &mut sc.v,
-        );
+        let (n, ld) = (cc.cols(), sc.ld);
+        transform_input::<S>(p, x_t, r0, cc, ld, &mut sc.v);
         for k in 0..p.c_out {
             let row = |rr: usize| {
                 let (n, ty) = locate(p, r0 + rr);
                 ((n * p.c_out + k) * oplane, ty)
             };
-            let (base, plane) = (k * cols, p.c_out * cols);
-            grad_out_transform(
-                dy_t,
-                (p.oh, p.ow),
-                cc,
-                row,
-                &mut sc.rows,
-                &mut sc.m,
-                base,
-                plane,
-            );
+            let (base, plane) = (k * ld, p.c_out * ld);
+            grad_out_transform::<S>(dy_t, (p.oh, p.ow), cc, row, &mut sc.m, base, plane);
         }
-        let (sk, vk, dk) = (p.c_out * p.c_in, p.c_in * cols, p.c_out * cols);
-        // Zero the padding columns (the dot products run over all `cols`).
-        for (buf, ch) in [(&mut sc.v, p.c_in), (&mut sc.m, p.c_out)] {
-            for row in buf[..16 * ch * cols].chunks_exact_mut(cols) {
-                row[cc.cols()..].fill(0.0);
-            }
+        let (sk, vk, dk) = (p.c_out * p.c_in, p.c_in * ld, p.c_out * ld);
+        // Position 5 (the middle of A dY A^T) is the sum of the tile's four values.
+        for (k, b) in s[16 * sk..].iter_mut().enumerate() {
+            *b += lane_sum(&sc.m[5 * dk + k * ld..5 * dk + k * ld + n]);
         }
-        // S[xi] += D[xi] V[xi]^T: both have the summed (tile) index contiguous.
-        for xi in 0..16 {
-            let (d, v) = (&sc.m[xi * dk..(xi + 1) * dk], &sc.v[xi * vk..(xi + 1) * vk]);
-            let sx = &mut s[xi * sk..(xi + 1) * sk];
-            gemm_abt_acc((p.c_out, p.c_in, cols), d, cols, v, cols, sx, p.c_in);
-        }
+        // S[xi] += D[xi] V[xi]^T, summed over the chunk's n tiles, as one batched GEMM: its
+        // micro-kernel reads D in place (a strided A) and packs V^T, and a chunk's long sum
+        // amortises that packing (row-by-row dot products were bound by L2 bandwidth).
+        let a = MatRef {
+            data: &sc.m[..16 * dk],
+            rows: p.c_out,
+            cols: n,
+            rs: ld,
+            cs: 1,
+        };
+        let b = MatRef {
+            data: &sc.v[..16 * vk],
+            rows: n,
+            cols: p.c_in,
+            rs: 1,
+            cs: ld,
+        };
+        let c = MatMut::row_major(&mut s[..16 * sk], p.c_out, p.c_in);
+        sgemm_batched(16, 1.0, a, dk, b, vk, 1.0, c, sk, Epilogue::None);
         r0 += cc.nr;
     }
 }
 
-avx2_variant!(fn weight_task => weight_chunks(p: &Problem, rpc: usize, sc: &mut Scratch, s: &mut [f32], x_t: &[f32], dy_t: &[f32]));
+lanes_variant!(fn weight_task => weight_chunks(p: &Problem, rpc: usize, sc: &mut Scratch, s: &mut [f32], x_t: &[f32], dy_t: &[f32]));

@@ -49,13 +49,13 @@ pub(crate) fn applies(g: &Conv2dGeom) -> bool {
         && pays_off(g.out_h, g.out_w)
 }
 
-/// Whether F(4x4) needs clearly fewer GEMM columns than F(2x2) (16 per tile, plus one scratch
-/// column per tile row) for an `oh x ow` output. Its transforms cost more per column and do
-/// worse on narrow rows, so a plane that 4x4 tiles cover badly (14 wide: 3.5 tiles, 31% of
-/// the work on padding) stays on F(2x2).
+/// Whether F(4x4) needs clearly fewer GEMM columns than F(2x2) (16 per tile) for an
+/// `oh x ow` output. Its transforms cost more per column and do worse on narrow rows, so a
+/// plane that 4x4 tiles cover badly (14 wide: 3.5 tiles, 31% of the work on padding) stays on
+/// F(2x2).
 fn pays_off(oh: usize, ow: usize) -> bool {
     let f4 = 36 * oh.div_ceil(4) * ow.div_ceil(4);
-    let f2 = 16 * oh.div_ceil(2) * (ow.div_ceil(2) + 1);
+    let f2 = 16 * oh.div_ceil(2) * ow.div_ceil(2);
     10 * f4 <= 6 * f2
 }
 
@@ -206,7 +206,7 @@ fn correlate_chunks(
                 vk,
             );
         }
-        multiply_positions(36, u, &sc.v, &mut sc.m, (p.c_in, p.c_out, n));
+        multiply_positions(36, u, &sc.v, &mut sc.m, (p.c_in, p.c_out, n), n);
         for k in 0..p.c_out {
             let bk = bias.map_or(0.0, |b| b[k]);
             let row = |rr: usize| {

@@ -5,18 +5,25 @@ use crate::cpu::gemm::{sgemm_batched, Epilogue, MatMut, MatRef};
 
 /// `u` holds the transformed kernels per position, each stored transposed (c_in x c_out) so
 /// packing it is a contiguous copy; `v` the transformed input (c_in x cols per position); `m`
-/// receives c_out x cols per position.
+/// receives c_out x cols per position; rows of `v` and `m` are `ld` (>= cols) apart.
 pub(super) fn multiply_positions(
     positions: usize,
     u: &[f32],
     v: &[f32],
     m: &mut [f32],
     (c_in, c_out, cols): (usize, usize, usize),
+    ld: usize,
 ) {
-    let (uk, vk, mk) = (c_out * c_in, c_in * cols, c_out * cols);
+    let (uk, vk, mk) = (c_out * c_in, c_in * ld, c_out * ld);
     let a = MatRef::row_major(&u[..uk], c_in, c_out).t();
-    let b = MatRef::row_major(&v[..positions * vk], c_in, cols);
-    let c = MatMut::row_major(&mut m[..positions * mk], c_out, cols);
+    let b = MatRef {
+        rs: ld,
+        ..MatRef::row_major(&v[..positions * vk], c_in, cols)
+    };
+    let c = MatMut {
+        rs: ld,
+        ..MatMut::row_major(&mut m[..positions * mk], c_out, cols)
+    };
     sgemm_batched(
         positions,
         1.0,

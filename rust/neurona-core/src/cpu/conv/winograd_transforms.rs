@@ -1,4 +1,4 @@
-//! The tile transforms of Winograd's F(2x2, 3x3) on chunks of tile rows.
+//! The tile transforms of Winograd's F(2x2, 3x3) on chunks of tile rows, 8 tiles at a time.
 //!
 //! With `B^T = [[1,0,-1,0],[0,1,1,0],[0,-1,1,0],[0,1,0,-1]]`, `G = [[1,0,0],[.5,.5,.5],
 //! [.5,-.5,.5],[0,0,1]]` and `A^T = [[1,1,1,0],[0,1,-1,-1]]`, a 2x2 output tile of a 3x3
@@ -6,12 +6,23 @@
 //! 2), and the tile's share of the weight gradient is `G^T [(A dY A^T) . (B^T d B)] G`.
 //!
 //! Transformed data lives in 16 planes (position `xi = 4 * i + j` of the 4x4 tile), each a
-//! `channels x cols` matrix whose columns are tiles, so the 16 products are GEMMs. A chunk of
-//! `nr` tile rows of `tw` tiles uses `nr * (tw + 1)` columns: column `rr * (tw + 1) + t` is tile
-//! `t` of row `rr`, and the extra column per row is scratch. That keeps every transform one long
-//! loop over the chunk's columns, which vectorises even when rows are only a few tiles wide; the
-//! scratch columns cost one GEMM column per row and are never read back (and for the weight
-//! gradient the output-gradient side is zero there, so they add nothing).
+//! `channels x cols` matrix (row stride `ld`) whose columns are tiles, so the 16 products are
+//! GEMMs. A chunk of `nr` tile rows of `tw` tiles uses `nr * tw` columns, tile `t` of row `rr`
+//! in column `rr * tw + t`: no column is wasted, however narrow the rows.
+//!
+//! Every transform works on groups of 8 consecutive tiles of one tile row: the input rows a
+//! group covers are loaded as short windows (zero outside the plane), split into even and odd
+//! columns, and combined lane-wise, so each group is a few dozen 8-wide vector operations. A
+//! row's last group may run past the row: its extra lanes land in the next row's columns (which
+//! are written later) or in up to `LANES - 1` columns past the chunk, which `row_stride`
+//! leaves room for. Output rows are stored 16 values at a time the same way, never past the
+//! end of their plane. Only additions and subtractions (no fused multiply-adds), so the
+//! portable and AVX2 builds of these loops give the same bits.
+
+use super::lanes::{window16, F32x8, Window};
+
+/// Tiles per group (one AVX2 vector of floats).
+const LANES: usize = 8;
 
 /// `nr` tile rows of `tw` tiles: the column layout of one chunk.
 #[derive(Clone, Copy)]
@@ -21,367 +32,240 @@ pub(crate) struct ChunkCols {
 }
 
 impl ChunkCols {
-    /// Columns per tile row (one scratch column).
-    pub fn stride(&self) -> usize {
-        self.tw + 1
-    }
     pub fn cols(&self) -> usize {
-        self.nr * self.stride()
+        self.nr * self.tw
     }
 }
 
-/// The 16 `len`-long segments starting at `base + xi * plane` of `buf`.
+/// Row stride of transformed buffers for chunks of up to `cols` columns: room for the
+/// `LANES - 1` columns a transform may write (and the output transform read) past the chunk,
+/// and for rounding the weight gradient's dot products up to whole vectors.
+pub(crate) fn row_stride(cols: usize) -> usize {
+    (cols + LANES).next_multiple_of(LANES)
+}
+
+/// The lanes of a 16-value window starting `s` columns into a row of `w` that hold row values.
 #[inline(always)]
-fn planes_mut(buf: &mut [f32], base: usize, plane: usize, len: usize) -> [&mut [f32]; 16] {
-    let mut it = buf[base..].chunks_mut(plane);
-    std::array::from_fn(|_| &mut it.next().expect("16 planes")[..len])
+fn valid_lanes(s: isize, w: usize) -> (usize, usize) {
+    let lo = (-s).max(0) as usize;
+    let hi = (w as isize - s).clamp(0, 16) as usize;
+    (lo.min(hi), hi)
 }
 
+/// Writes `vals[xi]` to `buf[base + xi * plane + col ..][..LANES]`.
 #[inline(always)]
-fn planes(buf: &[f32], base: usize, plane: usize, len: usize) -> [&[f32]; 16] {
-    std::array::from_fn(|xi| &buf[base + xi * plane..base + xi * plane + len])
-}
-
-/// Scratch floats `input_transform` needs for chunks of up to `cols` columns (besides its
-/// `padded` rows).
-pub(crate) fn input_scratch_len(cols: usize) -> usize {
-    8 * (cols + 1)
-}
-
-/// Floats of the persistent `padded` buffer of `input_transform` for chunks of up to `cols`
-/// columns: four arrays (even/odd padded rows, even/odd columns) of up to `2 * nr` rows.
-pub(crate) fn input_padded_len(cols: usize) -> usize {
-    8 * cols
-}
-
-/// Splits one input row (or a zero row when `src` is None) into the even and odd columns of
-/// its padded version, `pad_w` zeros on the left. Only the positions that hold input are
-/// written, the same ones for every row, so the padding columns stay zero once zeroed.
-#[inline(always)]
-fn split_row(src: Option<&[f32]>, pad_w: usize, ce: &mut [f32], co: &mut [f32]) {
-    let Some(r) = src else {
-        ce.fill(0.0);
-        co.fill(0.0);
-        return;
-    };
-    let (w, half) = (r.len(), r.len() / 2);
-    if pad_w.is_multiple_of(2) {
-        // Padded column 2k is input column 2k - pad_w: pairs land at k = m + pad_w / 2.
-        let off = pad_w / 2;
-        deinterleave(r, &mut ce[off..], &mut co[off..]);
-        if w % 2 == 1 {
-            ce[off + half] = r[w - 1];
-        }
-    } else {
-        // pad_w == 1: input pair (2m, 2m + 1) is padded columns (2m + 1, 2m + 2).
-        deinterleave(r, &mut co[..], &mut ce[1..]);
-        if w % 2 == 1 {
-            co[half] = r[w - 1];
-        }
+fn store16<S: F32x8>(buf: &mut [f32], base: usize, plane: usize, col: usize, vals: [S; 16]) {
+    for (xi, val) in vals.into_iter().enumerate() {
+        val.store(&mut buf[base + xi * plane + col..]);
     }
+}
+
+/// The even and odd columns of padded input row `pr` for a group: (e, o) from a window at
+/// column `s`, the next tile's (e1, o1) from one at `s + 2`; zero outside the plane.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn input_row<S: F32x8>(
+    x: &[f32],
+    x0: usize,
+    pr: usize,
+    (h, w): (usize, usize),
+    pad_h: usize,
+    s: isize,
+    (w0, w1): (&Window<S>, &Window<S>),
+) -> [S; 4] {
+    if pr < pad_h || pr - pad_h >= h {
+        return [S::zero(); 4];
+    }
+    let start = (x0 + (pr - pad_h) * w) as isize + s;
+    let (a, b) = window16::<S>(x, start, w0);
+    let (e, o) = S::split(a, b);
+    let (a, b) = window16::<S>(x, start + 2, w1);
+    let (e1, o1) = S::split(a, b);
+    [e, o, e1, o1]
 }
 
 /// Input transform `B^T d B` of one channel for a chunk: `row(rr)` gives the offset in `x` of
 /// tile row `rr`'s plane (`h x w`, padded by `pad` zeros) and its tile-row index. Writes
-/// `v[base + xi * plane + col]`.
+/// `v[base + xi * plane + col]` for the chunk's columns (and junk up to `LANES - 1` past them).
 ///
-/// Each input row is split into even and odd columns once (`padded`, see
-/// `input_padded_len`; zeroed once by the caller and kept between calls), stored by row parity
-/// so that the 4 rows of tile row `rr` are slots `rr` and `rr + 1` of the even- and odd-row
-/// arrays: `B^T` down the columns is then one long loop per run of consecutive tile rows.
+/// Groups run last to first, so a row's last group, which may spill into the next row's
+/// first group, is overwritten by it. Consecutive tile rows share two input rows, which are
+/// loaded once.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-pub(crate) fn input_transform(
+pub(crate) fn input_transform<S: F32x8>(
     x: &[f32],
     (h, w): (usize, usize),
     (pad_h, pad_w): (usize, usize),
     cc: ChunkCols,
     row: impl Fn(usize) -> (usize, usize),
-    scratch: &mut [f32],
-    padded: &mut [f32],
     v: &mut [f32],
     base: usize,
     plane: usize,
 ) {
-    let (n, s) = (cc.cols(), cc.stride());
-    let eo = &mut scratch[..8 * (n + 1)];
-    let mut eo_it = eo.chunks_exact_mut(n + 1);
-    let mut eo: [&mut [f32]; 8] = std::array::from_fn(|_| eo_it.next().expect("8 rows"));
-    let slots = 2 * n;
-    let mut p_it = padded[..4 * slots].chunks_exact_mut(slots);
-    // [even rows, odd rows] x [even columns, odd columns].
-    let [ce0, co0, ce1, co1]: [&mut [f32]; 4] =
-        std::array::from_fn(|_| p_it.next().expect("4 arrays"));
-    let (mut a, mut seg) = (0, 0);
-    while a < cc.nr {
-        // A run of tile rows of one sample with consecutive indices.
-        let (x0, ty0) = row(a);
-        let mut b = a + 1;
-        while b < cc.nr && row(b) == (x0, ty0 + (b - a)) {
-            b += 1;
-        }
-        let input_row = |pr: usize| {
-            (pr >= pad_h && pr - pad_h < h)
-                .then(|| &x[x0 + (pr - pad_h) * w..x0 + (pr - pad_h + 1) * w])
-        };
-        for q in 0..=b - a {
-            let slot = (a + seg + q) * s..(a + seg + q + 1) * s;
-            let pr = 2 * (ty0 + q);
-            split_row(
-                input_row(pr),
-                pad_w,
-                &mut ce0[slot.clone()],
-                &mut co0[slot.clone()],
-            );
-            split_row(
-                input_row(pr + 1),
-                pad_w,
-                &mut ce1[slot.clone()],
-                &mut co1[slot],
-            );
-        }
-        // B^T down the columns: (d0 - d2, d1 + d2, d2 - d1, d1 - d3), where for tile row rr
-        // d0, d1 are slot rr of the even/odd-row arrays and d2, d3 slot rr + 1.
-        let (lo, len, off) = (a * s, (b - a) * s, (a + seg) * s);
-        for (c, (ev, od)) in [(&*ce0, &*ce1), (&*co0, &*co1)].into_iter().enumerate() {
-            let (d0, d2) = (&ev[off..off + len], &ev[off + s..off + s + len]);
-            let (d1, d3) = (&od[off..off + len], &od[off + s..off + s + len]);
-            let (e01, e23) = eo[4 * c..4 * c + 4].split_at_mut(2);
-            let (e0, e1) = e01.split_at_mut(1);
-            let (e2, e3) = e23.split_at_mut(1);
-            let (e0, e1) = (&mut e0[0][lo..lo + len], &mut e1[0][lo..lo + len]);
-            let (e2, e3) = (&mut e2[0][lo..lo + len], &mut e3[0][lo..lo + len]);
-            for t in 0..len {
-                e0[t] = d0[t] - d2[t];
-                e1[t] = d1[t] + d2[t];
-                e2[t] = d2[t] - d1[t];
-                e3[t] = d1[t] - d3[t];
+    for t0 in (0..cc.tw).step_by(LANES).rev() {
+        // Padded column 2t of tile t is input column 2t - pad_w.
+        let s = (2 * t0) as isize - pad_w as isize;
+        let (lo, hi) = valid_lanes(s, w);
+        let w0 = Window::<S>::new(lo, hi);
+        let (lo, hi) = valid_lanes(s + 2, w);
+        let w1 = Window::<S>::new(lo, hi);
+        let wins = (&w0, &w1);
+        let mut next = (usize::MAX, usize::MAX);
+        let (mut d2, mut d3) = ([S::zero(); 4], [S::zero(); 4]);
+        for rr in 0..cc.nr {
+            let (x0, ty) = row(rr);
+            let (d0, d1) = if (x0, ty) == next {
+                (d2, d3)
+            } else {
+                (
+                    input_row(x, x0, 2 * ty, (h, w), pad_h, s, wins),
+                    input_row(x, x0, 2 * ty + 1, (h, w), pad_h, s, wins),
+                )
+            };
+            d2 = input_row(x, x0, 2 * ty + 2, (h, w), pad_h, s, wins);
+            d3 = input_row(x, x0, 2 * ty + 3, (h, w), pad_h, s, wins);
+            next = (x0, ty + 1);
+            // B^T down each of the four column kinds (e, o, e1, o1): (d0 - d2, d1 + d2,
+            // d2 - d1, d1 - d3); then B across: tile t reads columns (e[t], o[t], e[t+1],
+            // o[t+1]). (Loops, not closures: closures would not inherit the caller's target
+            // features.)
+            let mut vals = [S::zero(); 16];
+            for i in 0..4 {
+                let mut k = [S::zero(); 4];
+                for (c, kc) in k.iter_mut().enumerate() {
+                    *kc = match i {
+                        0 => d0[c].sub(d2[c]),
+                        1 => d1[c].add(d2[c]),
+                        2 => d2[c].sub(d1[c]),
+                        _ => d1[c].sub(d3[c]),
+                    };
+                }
+                let [e, o, e1, o1] = k;
+                vals[4 * i] = e.sub(e1);
+                vals[4 * i + 1] = o.add(e1);
+                vals[4 * i + 2] = e1.sub(o);
+                vals[4 * i + 3] = o.sub(o1);
             }
-        }
-        a = b;
-        seg += 1;
-    }
-    for e in eo.iter_mut() {
-        e[n] = 0.0;
-    }
-    // B^T across: tile t reads columns (e[t], o[t], e[t+1], o[t+1]).
-    let mut vv = planes_mut(v, base, plane, n);
-    for i in 0..4 {
-        let (e, o) = (&eo[i][..n + 1], &eo[4 + i][..n + 1]);
-        let (head, tail) = vv.split_at_mut(4 * i + 2);
-        let (v0, v1) = head[4 * i..].split_at_mut(1);
-        let (v2, v3) = tail[..2].split_at_mut(1);
-        let (v0, v1, v2, v3) = (&mut *v0[0], &mut *v1[0], &mut *v2[0], &mut *v3[0]);
-        for t in 0..n {
-            v0[t] = e[t] - e[t + 1];
-            v1[t] = o[t] + e[t + 1];
-            v2[t] = e[t + 1] - o[t];
-            v3[t] = o[t] - o[t + 1];
+            store16(v, base, plane, rr * cc.tw + t0, vals);
         }
     }
-}
-
-/// `e[k] = src[2k]`, `o[k] = src[2k + 1]` for the pairs in `src` (as many as `e` and `o`
-/// hold). Blocks of a fixed size let the compiler turn the strided accesses into shuffles.
-#[inline(always)]
-fn deinterleave(src: &[f32], e: &mut [f32], o: &mut [f32]) {
-    let pairs = (src.len() / 2).min(e.len()).min(o.len());
-    let mut k = 0;
-    while k + 8 <= pairs {
-        deinterleave_block::<8, 16>(&src[2 * k..2 * k + 16], &mut e[k..k + 8], &mut o[k..k + 8]);
-        k += 8;
-    }
-    if k + 4 <= pairs {
-        deinterleave_block::<4, 8>(&src[2 * k..2 * k + 8], &mut e[k..k + 4], &mut o[k..k + 4]);
-        k += 4;
-    }
-    for k in k..pairs {
-        e[k] = src[2 * k];
-        o[k] = src[2 * k + 1];
-    }
-}
-
-#[inline(always)]
-fn deinterleave_block<const N: usize, const N2: usize>(src: &[f32], e: &mut [f32], o: &mut [f32]) {
-    let src: &[f32; N2] = src.try_into().expect("2N floats");
-    let (e, o): (&mut [f32; N], &mut [f32; N]) =
-        (e.try_into().expect("N"), o.try_into().expect("N"));
-    for k in 0..N {
-        e[k] = src[2 * k];
-        o[k] = src[2 * k + 1];
-    }
-}
-
-/// `out[2t] = a[t]`, `out[2t + 1] = b[t]` while `out` lasts (an odd length ends on an `a`).
-#[inline(always)]
-fn interleave(a: &[f32], b: &[f32], out: &mut [f32]) {
-    let full = (out.len() / 8).min(a.len() / 4).min(b.len() / 4);
-    for ((oc, ac), bc) in out
-        .chunks_exact_mut(8)
-        .zip(a.chunks_exact(4))
-        .zip(b.chunks_exact(4))
-        .take(full)
-    {
-        let oc: &mut [f32; 8] = oc.try_into().expect("8 floats");
-        let (ac, bc): (&[f32; 4], &[f32; 4]) =
-            (ac.try_into().expect("4"), bc.try_into().expect("4"));
-        for k in 0..4 {
-            oc[2 * k] = ac[k];
-            oc[2 * k + 1] = bc[k];
-        }
-    }
-    let (done, half) = (4 * full, out.len() / 2);
-    let mut pairs = out[2 * done..].chunks_exact_mut(2);
-    for (pair, (&av, &bv)) in (&mut pairs).zip(a[done..].iter().zip(&b[done..])) {
-        pair[0] = av;
-        pair[1] = bv;
-    }
-    if let [last] = pairs.into_remainder() {
-        *last = a[half];
-    }
-}
-
-/// Scratch floats `output_transform` needs for chunks of up to `cols` columns.
-pub(crate) fn output_scratch_len(cols: usize) -> usize {
-    12 * cols
 }
 
 /// Output transform `A^T M A` + bias of one channel for a chunk; `out_row(rr)` gives the offset
 /// in `out` of tile row `rr`'s output plane (`oh x ow`) and its tile-row index. Reads
-/// `m[base + xi * plane + col]`.
+/// `m[base + xi * plane + col]` (and, harmlessly, up to `LANES - 1` columns past the chunk).
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-pub(crate) fn output_transform(
+pub(crate) fn output_transform<S: F32x8>(
     m: &[f32],
     base: usize,
     plane: usize,
     cc: ChunkCols,
     (oh, ow): (usize, usize),
     bias: f32,
-    scratch: &mut [f32],
     out: &mut [f32],
     out_row: impl Fn(usize) -> (usize, usize),
 ) {
-    let (n, s) = (cc.cols(), cc.stride());
-    let mm = planes(m, base, plane, n);
-    let (h, y) = scratch[..12 * n].split_at_mut(8 * n);
-    let mut h_it = h.chunks_exact_mut(n);
-    let mut h: [&mut [f32]; 8] = std::array::from_fn(|_| h_it.next().expect("8 rows"));
-    // A^T across each row i of the tile: h0 = m0 + m1 + m2, h1 = m1 - m2 - m3.
-    for i in 0..4 {
-        let (h0, h1) = h[2 * i..2 * i + 2].split_at_mut(1);
-        let (h0, h1) = (&mut h0[0][..n], &mut h1[0][..n]);
-        let (m0, m1, m2, m3) = (
-            &mm[4 * i][..n],
-            &mm[4 * i + 1][..n],
-            &mm[4 * i + 2][..n],
-            &mm[4 * i + 3][..n],
-        );
-        for t in 0..n {
-            h0[t] = m0[t] + m1[t] + m2[t];
-            h1[t] = m1[t] - m2[t] - m3[t];
-        }
-    }
-    // A^T down: row 0 = h(0) + h(1) + h(2), row 1 = h(1) - h(2) - h(3), then the bias.
-    let mut y_it = y.chunks_exact_mut(n);
-    let [y00, y01, y10, y11]: [&mut [f32]; 4] =
-        std::array::from_fn(|_| y_it.next().expect("4 rows"));
-    for (j, (ya, yb)) in [(y00, y10), (y01, y11)].into_iter().enumerate() {
-        let (a, b, c, d) = (&h[j][..n], &h[2 + j][..n], &h[4 + j][..n], &h[6 + j][..n]);
-        let (ya, yb) = (&mut ya[..n], &mut yb[..n]);
-        for t in 0..n {
-            ya[t] = a[t] + b[t] + c[t] + bias;
-            yb[t] = b[t] - c[t] - d[t] + bias;
-        }
-    }
-    let (y00, y01, y10, y11) = (&y[..n], &y[n..2 * n], &y[2 * n..3 * n], &y[3 * n..4 * n]);
+    let one_group = cc.tw <= LANES;
+    let b = S::splat(bias);
     for rr in 0..cc.nr {
         let (o0, ty) = out_row(rr);
-        let out = &mut out[o0..o0 + oh * ow];
-        let y0 = 2 * ty;
-        let seg = rr * s..rr * s + cc.tw;
-        let rows = [
-            (y0, &y00[seg.clone()], &y01[seg.clone()]),
-            (y0 + 1, &y10[seg.clone()], &y11[seg]),
-        ];
-        for (y, a, b) in rows {
-            if y >= oh {
-                continue;
+        let dst = &mut out[o0..o0 + oh * ow];
+        for t0 in (0..cc.tw).step_by(LANES) {
+            let col = base + rr * cc.tw + t0;
+            // A^T across each row i of the tile: h0 = m0 + m1 + m2, h1 = m1 - m2 - m3.
+            let mut hh = [[S::zero(); 2]; 4];
+            for (i, hi) in hh.iter_mut().enumerate() {
+                let mut mm = [S::zero(); 4];
+                for (j, v) in mm.iter_mut().enumerate() {
+                    *v = S::load(&m[col + (4 * i + j) * plane..]);
+                }
+                let [m0, m1, m2, m3] = mm;
+                *hi = [m0.add(m1).add(m2), m1.sub(m2).sub(m3)];
             }
-            let orow = &mut out[y * ow..(y + 1) * ow];
-            interleave(a, b, orow);
+            // A^T down: row 0 = h(0) + h(1) + h(2), row 1 = h(1) - h(2) - h(3), then the bias.
+            let mut y = [[S::zero(); 2]; 2];
+            for j in 0..2 {
+                let (a, bb, c, d) = (hh[0][j], hh[1][j], hh[2][j], hh[3][j]);
+                y[0][j] = a.add(bb).add(c).add(b);
+                y[1][j] = bb.sub(c).sub(d).add(b);
+            }
+            let valid = (ow - 2 * t0).min(2 * LANES);
+            for (r, [ya, yb]) in y.into_iter().enumerate() {
+                let oy = 2 * ty + r;
+                if oy >= oh {
+                    continue;
+                }
+                let (lo, hi) = S::zip(ya, yb);
+                let start = oy * ow + 2 * t0;
+                // A full store that runs into the next row is fine while that row is stored
+                // later, i.e. when rows have one group; never past the plane.
+                if valid == 2 * LANES || (one_group && start + 2 * LANES <= dst.len()) {
+                    lo.store(&mut dst[start..]);
+                    hi.store(&mut dst[start + LANES..]);
+                } else {
+                    let mut inter = [0.0f32; 2 * LANES];
+                    lo.store(&mut inter[..LANES]);
+                    hi.store(&mut inter[LANES..]);
+                    for (d, &val) in dst[start..start + valid].iter_mut().zip(&inter) {
+                        *d = val;
+                    }
+                }
+            }
         }
     }
 }
 
-/// Scratch floats `grad_out_transform` needs for chunks of up to `cols` columns.
-pub(crate) fn grad_scratch_len(cols: usize) -> usize {
-    4 * cols
-}
-
-/// Output-gradient transform `A dY A^T` of one channel for a chunk, zero in the scratch
-/// columns; `A` maps a pair (x0, x1) to (x0, x0 + x1, x0 - x1, -x1). `dy_row(rr)` gives the
-/// offset in `dy` of tile row `rr`'s gradient plane (`oh x ow`, zero past its edges) and its
-/// tile-row index.
+/// Output-gradient transform `A dY A^T` of one channel for a chunk, where `A` maps a pair
+/// (x0, x1) to (x0, x0 + x1, x0 - x1, -x1); `dy_row(rr)` gives the offset in `dy` of tile row
+/// `rr`'s gradient plane (`oh x ow`, zero past its edges) and its tile-row index. Writes
+/// `d[base + xi * plane + col]` for the chunk's columns (and zeros or junk up to `LANES - 1`
+/// past them).
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-pub(crate) fn grad_out_transform(
+pub(crate) fn grad_out_transform<S: F32x8>(
     dy: &[f32],
     (oh, ow): (usize, usize),
     cc: ChunkCols,
     dy_row: impl Fn(usize) -> (usize, usize),
-    scratch: &mut [f32],
     d: &mut [f32],
     base: usize,
     plane: usize,
 ) {
-    let (n, s) = (cc.cols(), cc.stride());
-    let mut it = scratch[..4 * n].chunks_exact_mut(n);
-    let [ea, oa, eb, ob]: [&mut [f32]; 4] = std::array::from_fn(|_| it.next().expect("4 rows"));
     for rr in 0..cc.nr {
         let (d0, ty) = dy_row(rr);
-        let dy = &dy[d0..d0 + oh * ow];
-        let seg = rr * s..rr * s + s;
-        for (r, e, o) in [
-            (2 * ty, &mut ea[seg.clone()], &mut oa[seg.clone()]),
-            (2 * ty + 1, &mut eb[seg.clone()], &mut ob[seg.clone()]),
-        ] {
-            // Every column is written (no fills: at these lengths they become memset calls).
-            let row = if r < oh {
-                &dy[r * ow..(r + 1) * ow]
-            } else {
-                &[][..]
-            };
-            let pairs = row.len() / 2;
-            deinterleave(row, e, o);
-            for t in pairs..s {
-                e[t] = if 2 * t < row.len() { row[2 * t] } else { 0.0 };
-                o[t] = 0.0;
+        for t0 in (0..cc.tw).step_by(LANES) {
+            let s = 2 * t0;
+            let (lo, hi) = valid_lanes(s as isize, ow);
+            let win = Window::<S>::new(lo, hi);
+            let mut eo = [[S::zero(); 2]; 2];
+            for (q, pair) in eo.iter_mut().enumerate() {
+                let r = 2 * ty + q;
+                if r < oh {
+                    let (a, b) = window16::<S>(dy, (d0 + r * ow + s) as isize, &win);
+                    let (e, o) = S::split(a, b);
+                    *pair = [e, o];
+                }
             }
+            let ([ea, oa], [eb, ob]) = (eo[0], eo[1]);
+            // A down the rows gives, for the even and the odd column, (a, a + b, a - b, -b);
+            // then A across each of those four rows: (e, o) -> (e, e + o, e - o, -o).
+            let rows = [
+                (ea, oa),
+                (ea.add(eb), oa.add(ob)),
+                (ea.sub(eb), oa.sub(ob)),
+                (eb.neg(), ob.neg()),
+            ];
+            let mut vals = [S::zero(); 16];
+            for (i, &(e, o)) in rows.iter().enumerate() {
+                vals[4 * i] = e;
+                vals[4 * i + 1] = e.add(o);
+                vals[4 * i + 2] = e.sub(o);
+                vals[4 * i + 3] = o.neg();
+            }
+            store16(d, base, plane, rr * cc.tw + t0, vals);
         }
-    }
-    let [d0, d1, d2, d3, d4, d5, d6, d7, d8, d9, d10, d11, d12, d13, d14, d15] =
-        planes_mut(d, base, plane, n);
-    let (ea, oa, eb, ob) = (&ea[..n], &oa[..n], &eb[..n], &ob[..n]);
-    // A down the rows gives, for the even and the odd column, (a, a + b, a - b, -b); then A
-    // across each of those four rows.
-    a_across([d0, d1, d2, d3], |t| (ea[t], oa[t]));
-    a_across([d4, d5, d6, d7], |t| (ea[t] + eb[t], oa[t] + ob[t]));
-    a_across([d8, d9, d10, d11], |t| (ea[t] - eb[t], oa[t] - ob[t]));
-    a_across([d12, d13, d14, d15], |t| (-eb[t], -ob[t]));
-}
-
-/// `A` across one row of the gradient transform: (e, o) -> (e, e + o, e - o, -o).
-#[inline(always)]
-fn a_across([d0, d1, d2, d3]: [&mut [f32]; 4], eo: impl Fn(usize) -> (f32, f32)) {
-    let n = d0.len();
-    let (d1, d2, d3) = (&mut d1[..n], &mut d2[..n], &mut d3[..n]);
-    for t in 0..n {
-        let (e, o) = eo(t);
-        d0[t] = e;
-        d1[t] = e + o;
-        d2[t] = e - o;
-        d3[t] = -o;
     }
 }
 
@@ -408,4 +292,112 @@ pub(crate) fn weight_grad_tile(s: &[f32; 16]) -> [f32; 9] {
         g[3 * i..3 * i + 3].copy_from_slice(&r);
     }
     g
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{grad_out_transform, input_transform, output_transform, row_stride, ChunkCols};
+    use crate::cpu::conv::lanes::{F32x8, Portable};
+
+    /// The three transforms on 2 planes of `h x w` (rows wide enough for several groups, odd
+    /// sizes, chunks that span both planes): (v, output, d).
+    fn run<S: F32x8>(h: usize, w: usize, pad: (usize, usize)) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
+        let (oh, ow) = (h + 2 * pad.0 - 2, w + 2 * pad.1 - 2);
+        let (th, tw) = (oh.div_ceil(2), ow.div_ceil(2));
+        let x: Vec<f32> = (0..2 * h * w)
+            .map(|i| ((i * 37 % 101) as f32 - 50.0) * 0.03)
+            .collect();
+        let dy: Vec<f32> = (0..2 * oh * ow)
+            .map(|i| ((i * 53 % 97) as f32 - 48.0) * 0.02)
+            .collect();
+        let cc = ChunkCols { nr: 2 * th, tw };
+        let ld = row_stride(cc.cols());
+        let loc = |rr: usize, len: usize| ((rr / th) * len, rr % th);
+        let mut v = vec![0.0f32; 16 * ld];
+        input_transform::<S>(&x, (h, w), pad, cc, |rr| loc(rr, h * w), &mut v, 0, ld);
+        let mut out = vec![0.0f32; 2 * oh * ow];
+        output_transform::<S>(&v, 0, ld, cc, (oh, ow), 0.25, &mut out, |rr| {
+            loc(rr, oh * ow)
+        });
+        let mut d = vec![0.0f32; 16 * ld];
+        grad_out_transform::<S>(&dy, (oh, ow), cc, |rr| loc(rr, oh * ow), &mut d, 0, ld);
+        let n = cc.cols();
+        let valid =
+            |b: Vec<f32>| -> Vec<f32> { b.chunks(ld).flat_map(|r| r[..n].to_vec()).collect() };
+        (valid(v), out, valid(d))
+    }
+
+    const SHAPES: [(usize, usize, (usize, usize)); 4] = [
+        (7, 21, (1, 1)),
+        (6, 36, (0, 0)),
+        (5, 9, (2, 2)),
+        (8, 40, (0, 2)),
+    ];
+
+    #[test]
+    fn transforms_give_the_same_bits_portable_and_avx2() {
+        #[cfg(target_arch = "x86_64")]
+        if crate::cpu::conv::simd::has_avx2() {
+            for (h, w, pad) in SHAPES {
+                // SAFETY: the CPU has AVX2.
+                let fast = unsafe { run_avx2(h, w, pad) };
+                let slow = run::<Portable>(h, w, pad);
+                let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                assert_eq!(bits(&fast.0), bits(&slow.0), "{h}x{w} input transform");
+                assert_eq!(bits(&fast.1), bits(&slow.1), "{h}x{w} output transform");
+                assert_eq!(bits(&fast.2), bits(&slow.2), "{h}x{w} gradient transform");
+            }
+        }
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn run_avx2(h: usize, w: usize, pad: (usize, usize)) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
+        run::<crate::cpu::conv::lanes::Avx2>(h, w, pad)
+    }
+
+    #[test]
+    fn input_transform_matches_the_direct_formula() {
+        for (h, w, pad) in SHAPES {
+            let (v, _, _) = run::<Portable>(h, w, pad);
+            let (oh, ow) = (h + 2 * pad.0 - 2, w + 2 * pad.1 - 2);
+            let (th, tw) = (oh.div_ceil(2), ow.div_ceil(2));
+            let x: Vec<f32> = (0..2 * h * w)
+                .map(|i| ((i * 37 % 101) as f32 - 50.0) * 0.03)
+                .collect();
+            let px = |s: usize, r: isize, c: isize| -> f64 {
+                if r < 0 || c < 0 || r >= h as isize || c >= w as isize {
+                    0.0
+                } else {
+                    x[s * h * w + r as usize * w + c as usize] as f64
+                }
+            };
+            let bt = [
+                [1.0, 0.0, -1.0, 0.0],
+                [0.0, 1.0, 1.0, 0.0],
+                [0.0, -1.0, 1.0, 0.0],
+                [0.0, 1.0, 0.0, -1.0],
+            ];
+            let n = 2 * th * tw;
+            for col in 0..n {
+                let (s, ty, t) = (col / (th * tw), col % (th * tw) / tw, col % tw);
+                for xi in 0..16 {
+                    let (i, j) = (xi / 4, xi % 4);
+                    let mut want = 0.0;
+                    for a in 0..4 {
+                        for b in 0..4 {
+                            let r = (2 * ty + a) as isize - pad.0 as isize;
+                            let c = (2 * t + b) as isize - pad.1 as isize;
+                            want += bt[i][a] * px(s, r, c) * bt[j][b];
+                        }
+                    }
+                    let got = v[xi * n + col] as f64;
+                    assert!(
+                        (got - want).abs() < 1e-5,
+                        "{h}x{w} col {col} xi {xi}: {got} vs {want}"
+                    );
+                }
+            }
+        }
+    }
 }

@@ -1,0 +1,320 @@
+//! Eight `f32` lanes for the Winograd tile transforms: one AVX2 register, or a plain array.
+//!
+//! The transforms are written once, generic over [`F32x8`], and compiled for both: [`Avx2`]
+//! (inside a `#[target_feature(enable = "avx2,fma")]` function, see `lanes_variant!`) and
+//! [`Portable`]. Every operation is exact lane-wise IEEE arithmetic (add, subtract, negate) or
+//! data movement, so both give bitwise the same results. Loads and stores take slices and check
+//! their bounds.
+
+/// Eight floats and the operations the transforms need.
+pub(crate) trait F32x8: Copy {
+    fn zero() -> Self;
+    fn splat(v: f32) -> Self;
+    /// `s[0..8]`.
+    fn load(s: &[f32]) -> Self;
+    /// Into `s[0..8]`.
+    fn store(self, s: &mut [f32]);
+    fn add(self, o: Self) -> Self;
+    fn sub(self, o: Self) -> Self;
+    fn neg(self) -> Self;
+    /// All bits set in lanes `i` with `lo <= i < hi`, clear in the others.
+    fn mask(lo: isize, hi: isize) -> Self;
+    /// Bitwise and (with a `mask`).
+    fn and(self, m: Self) -> Self;
+    /// The even and the odd elements of the 16 values `a` then `b`.
+    fn split(a: Self, b: Self) -> (Self, Self);
+    /// `a0 b0 a1 b1 .. a3 b3` and `a4 b4 .. a7 b7`.
+    fn zip(a: Self, b: Self) -> (Self, Self);
+}
+
+/// The lanes `lo..hi` of a 16-value window: masks for `window16`.
+#[derive(Clone, Copy)]
+pub(crate) struct Window<S> {
+    lo: usize,
+    hi: usize,
+    ma: S,
+    mb: S,
+}
+
+impl<S: F32x8> Window<S> {
+    #[inline(always)]
+    pub(crate) fn new(lo: usize, hi: usize) -> Self {
+        let (l, h) = (lo as isize, hi as isize);
+        Window {
+            lo,
+            hi,
+            ma: S::mask(l, h),
+            mb: S::mask(l - 8, h - 8),
+        }
+    }
+}
+
+/// Sixteen values of `x` from index `start`, as two vectors, lanes outside `win`'s `lo..hi`
+/// zero (the valid lanes must lie inside `x`). Reads the whole window at once where it lies
+/// inside `x`.
+#[inline(always)]
+pub(crate) fn window16<S: F32x8>(x: &[f32], start: isize, win: &Window<S>) -> (S, S) {
+    let (lo, hi) = (win.lo, win.hi);
+    if start >= 0 && start as usize + 16 <= x.len() {
+        let s = &x[start as usize..start as usize + 16];
+        let (a, b) = (S::load(&s[..8]), S::load(&s[8..]));
+        return (a.and(win.ma), b.and(win.mb));
+    }
+    let mut w = [0.0f32; 16];
+    for (i, v) in w.iter_mut().enumerate().take(hi).skip(lo) {
+        *v = x[(start + i as isize) as usize];
+    }
+    (S::load(&w[..8]), S::load(&w[8..]))
+}
+
+/// Plain arrays: the build for CPUs without AVX2.
+#[derive(Clone, Copy)]
+pub(crate) struct Portable([f32; 8]);
+
+impl F32x8 for Portable {
+    #[inline(always)]
+    fn zero() -> Self {
+        Portable([0.0; 8])
+    }
+    #[inline(always)]
+    fn splat(v: f32) -> Self {
+        Portable([v; 8])
+    }
+    #[inline(always)]
+    fn load(s: &[f32]) -> Self {
+        Portable(s[..8].try_into().expect("8 floats"))
+    }
+    #[inline(always)]
+    fn store(self, s: &mut [f32]) {
+        s[..8].copy_from_slice(&self.0);
+    }
+    #[inline(always)]
+    fn add(self, o: Self) -> Self {
+        Portable(std::array::from_fn(|k| self.0[k] + o.0[k]))
+    }
+    #[inline(always)]
+    fn sub(self, o: Self) -> Self {
+        Portable(std::array::from_fn(|k| self.0[k] - o.0[k]))
+    }
+    #[inline(always)]
+    fn neg(self) -> Self {
+        Portable(self.0.map(|v| -v))
+    }
+    #[inline(always)]
+    fn mask(lo: isize, hi: isize) -> Self {
+        Portable(std::array::from_fn(|k| {
+            let i = k as isize;
+            f32::from_bits(if i >= lo && i < hi { !0 } else { 0 })
+        }))
+    }
+    #[inline(always)]
+    fn and(self, m: Self) -> Self {
+        Portable(std::array::from_fn(|k| {
+            f32::from_bits(self.0[k].to_bits() & m.0[k].to_bits())
+        }))
+    }
+    #[inline(always)]
+    fn split(a: Self, b: Self) -> (Self, Self) {
+        let all = |i: usize| if i < 8 { a.0[i] } else { b.0[i - 8] };
+        (
+            Portable(std::array::from_fn(|k| all(2 * k))),
+            Portable(std::array::from_fn(|k| all(2 * k + 1))),
+        )
+    }
+    #[inline(always)]
+    fn zip(a: Self, b: Self) -> (Self, Self) {
+        let pick = |i: usize| {
+            if i.is_multiple_of(2) {
+                a.0[i / 2]
+            } else {
+                b.0[i / 2]
+            }
+        };
+        (
+            Portable(std::array::from_fn(pick)),
+            Portable(std::array::from_fn(|k| pick(k + 8))),
+        )
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+pub(crate) use avx2::Avx2;
+
+#[cfg(target_arch = "x86_64")]
+mod avx2 {
+    use super::F32x8;
+    use std::arch::x86_64::*;
+
+    /// One AVX2 register. Only created inside functions compiled with AVX2 enabled, on CPUs
+    /// that have it (`lanes_variant!` checks).
+    #[derive(Clone, Copy)]
+    pub(crate) struct Avx2(__m256);
+
+    // SAFETY (every method): `Avx2` values exist only in code that runs after the CPU was
+    // found to support AVX2 (see the type's doc); loads and stores check their slice's length.
+    impl F32x8 for Avx2 {
+        #[inline(always)]
+        fn zero() -> Self {
+            Avx2(unsafe { _mm256_setzero_ps() })
+        }
+        #[inline(always)]
+        fn splat(v: f32) -> Self {
+            Avx2(unsafe { _mm256_set1_ps(v) })
+        }
+        #[inline(always)]
+        fn load(s: &[f32]) -> Self {
+            let s = &s[..8];
+            Avx2(unsafe { _mm256_loadu_ps(s.as_ptr()) })
+        }
+        #[inline(always)]
+        fn store(self, s: &mut [f32]) {
+            let s = &mut s[..8];
+            unsafe { _mm256_storeu_ps(s.as_mut_ptr(), self.0) }
+        }
+        #[inline(always)]
+        fn add(self, o: Self) -> Self {
+            Avx2(unsafe { _mm256_add_ps(self.0, o.0) })
+        }
+        #[inline(always)]
+        fn sub(self, o: Self) -> Self {
+            Avx2(unsafe { _mm256_sub_ps(self.0, o.0) })
+        }
+        #[inline(always)]
+        fn neg(self) -> Self {
+            Avx2(unsafe { _mm256_xor_ps(self.0, _mm256_set1_ps(-0.0)) })
+        }
+        #[inline(always)]
+        fn mask(lo: isize, hi: isize) -> Self {
+            unsafe {
+                let idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+                let lo = _mm256_set1_epi32(lo.clamp(-1, 8) as i32 - 1);
+                let hi = _mm256_set1_epi32(hi.clamp(-1, 8) as i32);
+                let m = _mm256_and_si256(_mm256_cmpgt_epi32(idx, lo), _mm256_cmpgt_epi32(hi, idx));
+                Avx2(_mm256_castsi256_ps(m))
+            }
+        }
+        #[inline(always)]
+        fn and(self, m: Self) -> Self {
+            Avx2(unsafe { _mm256_and_ps(self.0, m.0) })
+        }
+        #[inline(always)]
+        fn split(a: Self, b: Self) -> (Self, Self) {
+            unsafe {
+                // Per 128-bit half: [a0 a2 b0 b2 | a4 a6 b4 b6]; then 64-bit pairs 0, 2, 1, 3.
+                let e = _mm256_shuffle_ps::<0b10_00_10_00>(a.0, b.0);
+                let o = _mm256_shuffle_ps::<0b11_01_11_01>(a.0, b.0);
+                let e = _mm256_permute4x64_pd::<0b11_01_10_00>(_mm256_castps_pd(e));
+                let o = _mm256_permute4x64_pd::<0b11_01_10_00>(_mm256_castps_pd(o));
+                (Avx2(_mm256_castpd_ps(e)), Avx2(_mm256_castpd_ps(o)))
+            }
+        }
+        #[inline(always)]
+        fn zip(a: Self, b: Self) -> (Self, Self) {
+            unsafe {
+                let lo = _mm256_unpacklo_ps(a.0, b.0);
+                let hi = _mm256_unpackhi_ps(a.0, b.0);
+                (
+                    Avx2(_mm256_permute2f128_ps::<0x20>(lo, hi)),
+                    Avx2(_mm256_permute2f128_ps::<0x31>(lo, hi)),
+                )
+            }
+        }
+    }
+}
+
+/// `lanes_variant!(fn name => body(arg: Type, ...));` defines `fn name(arg: Type, ...)` that
+/// runs `body::<Avx2>` compiled with AVX2 + FMA where the CPU has them, else
+/// `body::<Portable>`.
+macro_rules! lanes_variant {
+    ($(#[$m:meta])* $vis:vis fn $name:ident => $body:ident ($($arg:ident : $ty:ty),* $(,)?)) => {
+        $(#[$m])*
+        $vis fn $name($($arg: $ty),*) {
+            #[cfg(target_arch = "x86_64")]
+            {
+                #[target_feature(enable = "avx2,fma")]
+                #[allow(clippy::too_many_arguments)]
+                unsafe fn fast($($arg: $ty),*) {
+                    $body::<$crate::cpu::conv::lanes::Avx2>($($arg),*)
+                }
+                if $crate::cpu::conv::simd::has_avx2() {
+                    // SAFETY: the CPU supports the features `fast` is compiled for.
+                    return unsafe { fast($($arg),*) };
+                }
+            }
+            $body::<$crate::cpu::conv::lanes::Portable>($($arg),*)
+        }
+    };
+}
+pub(crate) use lanes_variant;
+
+#[cfg(test)]
+mod tests {
+    use super::{window16, F32x8, Portable, Window};
+
+    fn get(v: Portable) -> [f32; 8] {
+        v.0
+    }
+
+    #[test]
+    fn portable_and_avx2_lanes_agree() {
+        let x: Vec<f32> = (0..40).map(|i| i as f32 * 1.5 - 7.0).collect();
+        let a = Portable::load(&x[3..]);
+        let b = Portable::load(&x[11..]);
+        let (e, o) = Portable::split(a, b);
+        assert_eq!(get(e), std::array::from_fn(|k| x[3 + 2 * k]));
+        assert_eq!(get(o), std::array::from_fn(|k| x[4 + 2 * k]));
+        let (l, h) = Portable::zip(e, o);
+        assert_eq!(get(l), get(a));
+        assert_eq!(get(h), get(b));
+        for (start, lo, hi) in [
+            (-3isize, 3usize, 16usize),
+            (5, 0, 9),
+            (30, 0, 10),
+            (2, 4, 4),
+        ] {
+            let (p, q) = window16::<Portable>(&x, start, &Window::new(lo, hi));
+            for i in 0..16 {
+                let want = if i >= lo && i < hi {
+                    x[(start + i as isize) as usize]
+                } else {
+                    0.0
+                };
+                let got = if i < 8 { get(p)[i] } else { get(q)[i - 8] };
+                assert_eq!(got.to_bits(), want.to_bits(), "window {start} lane {i}");
+            }
+        }
+        #[cfg(target_arch = "x86_64")]
+        if crate::cpu::conv::simd::has_avx2() {
+            // SAFETY: the CPU has AVX2.
+            unsafe { avx2_agrees(&x) };
+        }
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn avx2_agrees(x: &[f32]) {
+        use super::Avx2;
+        let bits = |v: Avx2| {
+            let mut s = [0.0f32; 8];
+            v.store(&mut s);
+            s.map(f32::to_bits)
+        };
+        let pbits = |v: Portable| v.0.map(f32::to_bits);
+        let (pa, pb) = (Portable::load(&x[1..]), Portable::load(&x[20..]));
+        let (aa, ab) = (Avx2::load(&x[1..]), Avx2::load(&x[20..]));
+        let (pe, po) = Portable::split(pa, pb);
+        let (ae, ao) = Avx2::split(aa, ab);
+        assert_eq!(bits(ae), pbits(pe));
+        assert_eq!(bits(ao), pbits(po));
+        let (pl, ph) = Portable::zip(pa, pb);
+        let (al, ah) = Avx2::zip(aa, ab);
+        assert_eq!(bits(al), pbits(pl));
+        assert_eq!(bits(ah), pbits(ph));
+        assert_eq!(bits(aa.sub(ab).neg()), pbits(pa.sub(pb).neg()));
+        assert_eq!(bits(Avx2::zero().neg()), pbits(Portable::zero().neg()));
+        for (lo, hi) in [(-9, 20), (3, 6), (0, 0), (7, 8), (-2, 1), (9, 12)] {
+            let (am, pm) = (Avx2::mask(lo, hi), Portable::mask(lo, hi));
+            assert_eq!(bits(aa.and(am)), pbits(pa.and(pm)), "mask {lo} {hi}");
+        }
+    }
+}
