@@ -10,7 +10,7 @@ use super::scratch;
 use super::sequence::{Problem, Saved};
 use super::stacked;
 use super::Mode;
-use crate::cpu::gemm::{sgemm_packed_b_serial, Epilogue, MatMut, MatRef, PackedB};
+use crate::cpu::gemm::{sgemm_packed_b_serial, Epilogue, MatMut, MatRef, PackedB, RowWriter};
 use std::ops::Range;
 
 /// One group's slices of the forward buffers, `[step]` each (see `blocks::per_step`).
@@ -107,11 +107,13 @@ pub fn forward_rows(
 }
 
 /// One group's slices of the pre-activation gradients, `[step]` each: `dgh` is the GRU's
-/// hidden part (empty slices otherwise).
+/// hidden part (empty slices otherwise). `packed`, when given, also receives the group's rows
+/// of every step's `dgx` in the packed layout of the weight-gradient product.
 pub struct BackwardRows<'a> {
     pub rows: Range<usize>,
     pub dgx: Vec<&'a mut [f32]>,
     pub dgh: Vec<&'a mut [f32]>,
+    pub packed: Option<RowWriter<'a>>,
 }
 
 /// Everything a group's backward reads: the forward's inputs, outputs and `Saved`, the
@@ -135,6 +137,7 @@ pub fn backward_rows(p: &Problem, sh: BackwardShared, v: BackwardRows) -> (Vec<f
         rows,
         mut dgx,
         mut dgh,
+        mut packed,
     } = v;
     let (t, n, h, g) = (p.steps, p.batch, p.hidden, p.g());
     let (m, nh) = (rows.len(), n * h);
@@ -197,6 +200,9 @@ pub fn backward_rows(p: &Problem, sh: BackwardShared, v: BackwardRows) -> (Vec<f
                 dgh[pos],
                 &mut dh_prev,
             ),
+        }
+        if let Some(w) = packed.as_mut() {
+            w.write(pos * n + rows.start, dgx[pos]);
         }
         if s > 0 || sh.need_h0 {
             // dh_prev (+)= dgh_t W_hh; a GRU's cell kernel wrote the direct path z * dh.
