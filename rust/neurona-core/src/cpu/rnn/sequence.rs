@@ -257,8 +257,11 @@ pub fn backward(
     }
 
     let hs = &y[..t * nh];
-    // Pool buffers, each group's part overwritten step by step before any read.
-    let mut dgx = scratch::take(t * ng);
+    // Pool buffers, each group's part overwritten step by step before any read. The input
+    // pre-activations' gradient of every step is kept only where something reads it later:
+    // the input gradient, or a GRU's weight gradients (Elman RNN and LSTM get theirs from
+    // the packed copy below).
+    let mut dgx = scratch::take(if needs.x || gru { t * ng } else { 0 });
     // The hidden pre-activations' gradient differs from the input ones only for a GRU.
     let mut dgh_own = scratch::take(if gru { t * ng } else { 0 });
     // W_hh is the B operand of every step's dh_prev = dgh_t W_hh: packed once.
