@@ -6,7 +6,8 @@
 //! weights packed once: no separate input projection writing every step's gates to memory
 //! and reading them back. Backward, Z^T dG (I + H + 1, G) over all steps at once is
 //! [dW_ih^T; dW_hh^T; db^T]: both weight gradients and the bias gradient in one large product
-//! (K = T*N), one packing of dG instead of two, no column-sum pass. The forward keeps Z for
+//! (K = T*N), with dG written into its packed layout as backward produces it (see
+//! `gemm::RowWriter`), no column-sum pass. The forward keeps Z for
 //! backward; the driver writes each new state into it.
 //!
 //! A GRU does not use it: its hidden product must stay apart (r * (W_hn h + b_hn)).
