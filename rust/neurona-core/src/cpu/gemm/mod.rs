@@ -29,10 +29,12 @@ mod kernel_portable;
 mod pack;
 #[cfg(target_arch = "x86_64")]
 mod pack_x86;
+mod packed_rows;
 mod prepacked;
 mod shared_pack;
 mod validate;
 
+pub use packed_rows::RowWriter;
 #[cfg(test)]
 use prepacked::sgemm_packed_b_on;
 pub use prepacked::{sgemm_packed_b, sgemm_packed_b_serial, PackedB};

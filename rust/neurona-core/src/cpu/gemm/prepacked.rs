@@ -67,6 +67,21 @@ impl PackedB {
         PackedB { buf, ks, k, n }
     }
 
+    /// A packed operand from its buffer (`packed_rows`).
+    pub(super) fn from_parts(buf: PackBuf, ks: &'static KernelSet, k: usize, n: usize) -> Self {
+        PackedB { buf, ks, k, n }
+    }
+
+    /// The kernel set the layout is for.
+    pub(super) fn ks(&self) -> &'static KernelSet {
+        self.ks
+    }
+
+    /// The packed values.
+    pub(super) fn buf_mut(&mut self) -> &mut PackBuf {
+        &mut self.buf
+    }
+
     /// Rows of B (the depth of the products).
     pub fn rows(&self) -> usize {
         self.k

@@ -124,6 +124,16 @@ pub fn tanh_fma(x: f32) -> f32 {
     }
 }
 
+/// tanh(x) as 2 sigmoid(2x) - 1 on `sigmoid_fma`: one exp and one divide, against both the
+/// polynomial and the exp branch of `tanh_fma`. Its error is absolute (a few 1e-8, from
+/// rounding sigmoid near 1/2), not relative: fine where the value is then added to or
+/// multiplied with O(1) terms, as in the LSTM's gates and cell output; not for tiny inputs
+/// that must stay exact. Saturates to exactly +-1 and propagates NaN.
+#[inline(always)]
+pub fn tanh_sig_fma(x: f32) -> f32 {
+    2.0f32.mul_add(sigmoid_fma(2.0 * x), -1.0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -162,6 +172,17 @@ mod tests {
         assert_eq!(tanh_fma(1e-10), 1e-10);
         assert_eq!(sigmoid_fma(200.0), 1.0);
         assert!(sigmoid_fma(f32::NAN).is_nan() && tanh_fma(f32::NAN).is_nan());
+    }
+
+    #[test]
+    fn tanh_through_sigmoid_is_within_its_absolute_error() {
+        for x in grid().chain([0.0, 1e-8, -1e-8, 9.0, -9.0]) {
+            let e = (tanh_sig_fma(x) as f64 - (x as f64).tanh()).abs();
+            assert!(e < 2.5e-7, "tanh_sig_fma({x}) off by {e}");
+        }
+        assert_eq!(tanh_sig_fma(50.0), 1.0);
+        assert_eq!(tanh_sig_fma(-50.0), -1.0);
+        assert!(tanh_sig_fma(f32::NAN).is_nan());
     }
 
     #[test]

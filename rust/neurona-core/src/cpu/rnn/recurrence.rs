@@ -10,7 +10,7 @@ use super::scratch;
 use super::sequence::{Problem, Saved};
 use super::stacked;
 use super::Mode;
-use crate::cpu::gemm::{sgemm_packed_b_serial, Epilogue, MatMut, MatRef, PackedB};
+use crate::cpu::gemm::{sgemm_packed_b_serial, Epilogue, MatMut, MatRef, PackedB, RowWriter};
 use std::ops::Range;
 
 /// One group's slices of the forward buffers, `[step]` each (see `blocks::per_step`).
@@ -107,11 +107,13 @@ pub fn forward_rows(
 }
 
 /// One group's slices of the pre-activation gradients, `[step]` each: `dgh` is the GRU's
-/// hidden part (empty slices otherwise).
+/// hidden part (empty slices otherwise). `packed`, when given, also receives the group's rows
+/// of every step's `dgx` in the packed layout of the weight-gradient product.
 pub struct BackwardRows<'a> {
     pub rows: Range<usize>,
     pub dgx: Vec<&'a mut [f32]>,
     pub dgh: Vec<&'a mut [f32]>,
+    pub packed: Option<RowWriter<'a>>,
 }
 
 /// Everything a group's backward reads: the forward's inputs, outputs and `Saved`, the
@@ -135,6 +137,7 @@ pub fn backward_rows(p: &Problem, sh: BackwardShared, v: BackwardRows) -> (Vec<f
         rows,
         mut dgx,
         mut dgh,
+        mut packed,
     } = v;
     let (t, n, h, g) = (p.steps, p.batch, p.hidden, p.g());
     let (m, nh) = (rows.len(), n * h);
@@ -157,8 +160,21 @@ pub fn backward_rows(p: &Problem, sh: BackwardShared, v: BackwardRows) -> (Vec<f
     }
     let own = rows.start * h..rows.end * h;
     let mut dh_prev = vec![0.0f32; m * h];
+    // Where `dgx` is not kept (its slices are empty: no input gradient wanted, the weight
+    // gradients take dG from `packed`), each step's dG lives in this buffer, which stays in
+    // cache, instead of megabytes of memory written once and never read.
+    let mut step_dg = scratch::take(if dgx.first().is_some_and(|d| d.is_empty()) {
+        m * g
+    } else {
+        0
+    });
     for s in (0..t).rev() {
         let pos = p.pos_of_step(s);
+        let dg_t: &mut [f32] = if step_dg.is_empty() {
+            &mut *dgx[pos]
+        } else {
+            &mut step_dg
+        };
         for (d, &e) in dh.iter_mut().zip(&sh.dy[part(sh.dy, pos)]) {
             *d += e;
         }
@@ -170,7 +186,7 @@ pub fn backward_rows(p: &Problem, sh: BackwardShared, v: BackwardRows) -> (Vec<f
         match p.mode {
             Mode::RnnTanh | Mode::RnnRelu => {
                 let relu = p.mode == Mode::RnnRelu;
-                bwd::rnn_rows(relu, &sh.hs[part(sh.hs, pos)], &dh, dgx[pos]);
+                bwd::rnn_rows(relu, &sh.hs[part(sh.hs, pos)], &dh, dg_t);
             }
             Mode::Lstm => {
                 let c_prev = match s {
@@ -184,7 +200,7 @@ pub fn backward_rows(p: &Problem, sh: BackwardShared, v: BackwardRows) -> (Vec<f
                     &saved.tanh_cells[part(&saved.tanh_cells, pos)],
                     &dh,
                     &mut dc,
-                    dgx[pos],
+                    dg_t,
                 );
             }
             Mode::Gru => bwd::gru_rows(
@@ -193,14 +209,17 @@ pub fn backward_rows(p: &Problem, sh: BackwardShared, v: BackwardRows) -> (Vec<f
                 &saved.hn[part(&saved.hn, pos)],
                 h_prev,
                 &dh,
-                dgx[pos],
+                dg_t,
                 dgh[pos],
                 &mut dh_prev,
             ),
         }
+        if let Some(w) = packed.as_mut() {
+            w.write(pos * n + rows.start, dg_t);
+        }
         if s > 0 || sh.need_h0 {
             // dh_prev (+)= dgh_t W_hh; a GRU's cell kernel wrote the direct path z * dh.
-            let dgh_t: &[f32] = if gru { dgh[pos] } else { dgx[pos] };
+            let dgh_t: &[f32] = if gru { dgh[pos] } else { dg_t };
             let beta = if gru { 1.0 } else { 0.0 };
             let a = MatRef::row_major(dgh_t, m, g);
             let c = MatMut::row_major(&mut dh_prev, m, h);
@@ -208,5 +227,6 @@ pub fn backward_rows(p: &Problem, sh: BackwardShared, v: BackwardRows) -> (Vec<f
         }
         std::mem::swap(&mut dh, &mut dh_prev);
     }
+    scratch::give(step_dg);
     (dh, dc)
 }

@@ -257,8 +257,11 @@ pub fn backward(
     }
 
     let hs = &y[..t * nh];
-    // Pool buffers, each group's part overwritten step by step before any read.
-    let mut dgx = scratch::take(t * ng);
+    // Pool buffers, each group's part overwritten step by step before any read. The input
+    // pre-activations' gradient of every step is kept only where something reads it later:
+    // the input gradient, or a GRU's weight gradients (Elman RNN and LSTM get theirs from
+    // the packed copy below).
+    let mut dgx = scratch::take(if needs.x || gru { t * ng } else { 0 });
     // The hidden pre-activations' gradient differs from the input ones only for a GRU.
     let mut dgh_own = scratch::take(if gru { t * ng } else { 0 });
     // W_hh is the B operand of every step's dh_prev = dgh_t W_hh: packed once.
@@ -273,14 +276,24 @@ pub fn backward(
         need_h0: needs.h0,
     };
     let groups = blocks::row_groups(n, rayon::current_num_threads());
+    // Elman RNN and LSTM: the weight-gradient product's B operand, dG, packed step by step.
+    let want_w = needs.w_ih || needs.w_hh || needs.b_ih || needs.b_hh;
+    let mut packed_dg = (want_w && !gru).then(|| PackedB::for_rows(t * n, g));
+    let mut writers = match packed_dg.as_mut() {
+        Some(pb) => pb.row_writers(n, &groups).into_iter().map(Some).collect(),
+        None => vec![],
+    };
+    writers.resize_with(groups.len(), || None);
     let tasks: Vec<BackwardRows> = groups
         .iter()
         .zip(blocks::per_step(&mut dgx, t, n, g, &groups))
         .zip(blocks::per_step(&mut dgh_own, t, n, g, &groups))
-        .map(|((r, dgx), dgh)| BackwardRows {
+        .zip(writers)
+        .map(|(((r, dgx), dgh), packed)| BackwardRows {
             rows: r.clone(),
             dgx,
             dgh,
+            packed,
         })
         .collect();
     let parts = blocks::run(tasks, |v| backward_rows(p, sh, v));
@@ -322,10 +335,10 @@ pub fn backward(
         if needs.b_hh {
             out.b_hh = Some(column_sums(&dgh_own, t * n, g));
         }
-    } else if needs.w_ih || needs.w_hh || needs.b_ih || needs.b_hh {
+    } else if let Some(dg) = &packed_dg {
         // One product for both weights and the bias (the pre-activations' gradient is the
         // same for the input and the hidden part here).
-        let (dw_ih, dw_hh, db) = stacked::weight_grads(p, &saved.stacked, &dgx);
+        let (dw_ih, dw_hh, db) = stacked::weight_grads(p, &saved.stacked, dg);
         out.w_ih = needs.w_ih.then_some(dw_ih);
         out.w_hh = needs.w_hh.then_some(dw_hh);
         out.b_hh = needs.b_hh.then(|| db.clone());

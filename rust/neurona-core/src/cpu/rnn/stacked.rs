@@ -6,13 +6,14 @@
 //! weights packed once: no separate input projection writing every step's gates to memory
 //! and reading them back. Backward, Z^T dG (I + H + 1, G) over all steps at once is
 //! [dW_ih^T; dW_hh^T; db^T]: both weight gradients and the bias gradient in one large product
-//! (K = T*N), one packing of dG instead of two, no column-sum pass. The forward keeps Z for
+//! (K = T*N), with dG written into its packed layout as backward produces it (see
+//! `gemm::RowWriter`), no column-sum pass. The forward keeps Z for
 //! backward; the driver writes each new state into it.
 //!
 //! A GRU does not use it: its hidden product must stay apart (r * (W_hn h + b_hn)).
 
 use super::sequence::Problem;
-use crate::cpu::gemm::{sgemm, Epilogue, MatMut, MatRef};
+use crate::cpu::gemm::{sgemm_packed_b, Epilogue, MatMut, MatRef, PackedB};
 
 /// Columns of Z: I + H + 1.
 pub fn width(p: &Problem) -> usize {
@@ -71,15 +72,17 @@ pub fn weights(p: &Problem) -> Vec<f32> {
 }
 
 /// (dW_ih (G, I), dW_hh (G, H), db (G)) from Z and the pre-activation gradients `dg`
-/// (T*N, G), as one product Z^T dg and a transpose.
-pub fn weight_grads(p: &Problem, z: &[f32], dg: &[f32]) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
+/// (T*N, G), packed as they were produced (see `gemm::RowWriter`), as one product Z^T dg
+/// and a transpose.
+pub fn weight_grads(p: &Problem, z: &[f32], dg: &PackedB) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
     let (i, h, g) = (p.input, p.hidden, p.g());
     let (w, rows) = (width(p), p.steps * p.batch);
+    assert_eq!((dg.rows(), dg.cols()), (rows, g), "weight_grads: dg shape");
     let mut out = super::scratch::take(w * g);
-    sgemm(
+    sgemm_packed_b(
         1.0,
         MatRef::row_major(z, rows, w).t(),
-        MatRef::row_major(dg, rows, g),
+        dg,
         0.0,
         MatMut::row_major(&mut out, w, g),
         Epilogue::None,

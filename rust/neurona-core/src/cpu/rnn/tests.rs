@@ -294,6 +294,44 @@ fn results_are_bitwise_identical_across_thread_counts() {
     }
 }
 
+/// A training step's request (weights and biases, no input or initial-state gradients) takes
+/// other paths (dG packed as produced, no per-step dG kept): the same bits as asking for
+/// everything, at any thread count.
+#[test]
+fn weight_only_gradients_match_the_full_request_at_any_thread_count() {
+    for n in [1, 7, 33, 64, 67] {
+        for mode in MODES {
+            let r = make(mode, (4, n, 8, 24), n % 2 == 1, true, 17);
+            let f = F32Case::new(&r);
+            let rows = r.steps + 1 + usize::from(mode == Mode::Lstm);
+            let mut rng = Rng::seeded(4);
+            let dy = f32s(&rand_vec(&mut rng, rows * r.batch * r.hidden, 1.0));
+            let all = f.all_grads(&r, &dy);
+            let want = (all.w_ih, all.w_hh, all.b_ih, all.b_hh);
+            let run = || {
+                let (y, saved) = f.forward(&r);
+                let needs = Needs {
+                    w_ih: true,
+                    w_hh: true,
+                    b_ih: true,
+                    b_hh: true,
+                    ..Needs::default()
+                };
+                let p = f.problem(&r);
+                let g = backward(&p, &f.x, &f.h0, f.c0(&r), &y, &saved, &dy, needs);
+                assert!(g.x.is_none() && g.h0.is_none() && g.c0.is_none());
+                (g.w_ih, g.w_hh, g.b_ih, g.b_hh)
+            };
+            for threads in [1, 2, 3] {
+                assert!(
+                    in_pool(threads, run) == want,
+                    "{mode:?} batch={n}: {threads} threads differ from the full request"
+                );
+            }
+        }
+    }
+}
+
 #[test]
 fn column_sums_are_exact_and_thread_independent() {
     let (rows, cols) = (300, 250);

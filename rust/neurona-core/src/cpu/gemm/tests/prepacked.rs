@@ -246,3 +246,49 @@ fn gemm_direct_a_macro_kernel_matches_packed_bitwise() {
         }
     }
 }
+
+/// B written row by row through `RowWriter`s (several writers, rows in the order a recurrent
+/// layer's groups produce them) gives bitwise the products of B packed whole: K blocks past
+/// kc, a partial last panel, groups of rows of unequal sizes.
+#[test]
+fn gemm_packed_b_filled_by_rows_matches_packing_whole() {
+    for ks in kernel_sets() {
+        let mut rng = Rng(31);
+        for &(steps, batch, n, parts) in &[
+            (50, 64, 512, &[0..16, 16..32, 32..48, 48..64][..]),
+            (9, 7, 21, &[0..3, 3..7][..]),
+            (40, 33, 100, &[0..16, 16..33][..]),
+        ] {
+            let k = steps * batch;
+            let b = Mat::new(&mut rng, k, n, Layout::RowMajor, 0.0);
+            let a = Mat::new(&mut rng, 13, k, Layout::ColMajor, 0.0);
+            let whole = PackedB::with_kernels(ks, b.r());
+            let mut rows = PackedB::for_rows_on(ks, k, n);
+            let mut writers = rows.row_writers(batch, parts);
+            for t in (0..steps).rev() {
+                for (w, part) in writers.iter_mut().zip(parts) {
+                    let r0 = t * batch + part.start;
+                    w.write(r0, &b.buf[r0 * n..(r0 + part.len()) * n]);
+                }
+            }
+            drop(writers);
+            let c0 = Mat::new(&mut rng, 13, n, Layout::RowMajor, 0.0);
+            let (mut c1, mut c2) = (c0.clone(), c0.clone());
+            crate::cpu::gemm::sgemm_packed_b_on(1.0, a.r(), &whole, 0.0, c1.w(), Epilogue::None);
+            crate::cpu::gemm::sgemm_packed_b_on(1.0, a.r(), &rows, 0.0, c2.w(), Epilogue::None);
+            assert!(
+                bits(&c1.buf) == bits(&c2.buf),
+                "{} {k}x{n}: rows written one by one differ",
+                ks.name
+            );
+        }
+    }
+}
+
+#[test]
+#[should_panic(expected = "belongs to another writer")]
+fn gemm_row_writer_refuses_rows_of_another_writer() {
+    let mut pb = PackedB::for_rows(8, 4);
+    let mut w = pb.row_writers(4, &[0..2, 2..4]);
+    w[0].write(2, &[0.0; 4]);
+}

@@ -1,0 +1,119 @@
+//! A `PackedB` filled row by row by its producer instead of packed from a finished matrix.
+//!
+//! Backpropagation through a recurrent layer produces the pre-activation gradients dG one
+//! time step at a time, and then needs them as the B operand of one large product (the
+//! weight gradients Z^T dG, K = steps * batch). Packing dG afterwards reads and writes the
+//! whole matrix again (megabytes, out of cache by then); writing each step's rows straight
+//! into the packed layout while they are still in L1 costs a copy of data already at hand.
+//! The layout, the K blocks and so the products are exactly those of `PackedB::new` on the
+//! finished matrix.
+//!
+//! Several threads may fill one operand: `PackedB::row_writers` hands out writers for
+//! disjoint sets of rows (rows whose index modulo a period falls in a given range, e.g. a
+//! group of batch rows in every time step), so each element has one writer.
+
+use super::buffers::PackBuf;
+use super::driver::k_blocks;
+use super::isa;
+use super::kernel::KernelSet;
+use super::prepacked::PackedB;
+use std::marker::PhantomData;
+use std::ops::Range;
+
+impl PackedB {
+    /// A k x n B operand in the packed layout whose rows are written afterwards through
+    /// `row_writers`. Its values are unspecified (stale, never uninitialised) until every row
+    /// has been written once.
+    pub fn for_rows(k: usize, n: usize) -> PackedB {
+        PackedB::for_rows_on(isa::active(), k, n)
+    }
+
+    /// `for_rows` for kernel set `ks` (the tests fill one for every set).
+    pub(super) fn for_rows_on(ks: &'static KernelSet, k: usize, n: usize) -> PackedB {
+        let buf = PackBuf::take(k * n.div_ceil(ks.nr) * ks.nr);
+        PackedB::from_parts(buf, ks, k, n)
+    }
+
+    /// Writers for the rows r whose `r % period` lies in `parts[w]` (writer w). Panics if the
+    /// parts overlap or reach past `period`.
+    pub fn row_writers(&mut self, period: usize, parts: &[Range<usize>]) -> Vec<RowWriter<'_>> {
+        let mut sorted: Vec<&Range<usize>> = parts.iter().collect();
+        sorted.sort_by_key(|r| r.start);
+        for w in sorted.windows(2) {
+            assert!(w[0].end <= w[1].start, "row_writers: parts overlap");
+        }
+        assert!(
+            parts.iter().all(|r| r.end <= period),
+            "row_writers: a part reaches past the period"
+        );
+        let (_, kc_step) = k_blocks(self.ks(), self.rows());
+        let (k, n, nr) = (self.rows(), self.cols(), self.ks().nr);
+        let ptr = self.buf_mut().ptr();
+        parts
+            .iter()
+            .map(|part| RowWriter {
+                ptr,
+                k,
+                n,
+                nr,
+                kc_step: kc_step.max(1),
+                period,
+                part: part.clone(),
+                _buf: PhantomData,
+            })
+            .collect()
+    }
+}
+
+/// Writes one set of rows of a `PackedB` (see `PackedB::row_writers`).
+pub struct RowWriter<'a> {
+    ptr: *mut f32,
+    k: usize,
+    n: usize,
+    nr: usize,
+    kc_step: usize,
+    period: usize,
+    part: Range<usize>,
+    _buf: PhantomData<&'a mut PackedB>,
+}
+
+// SAFETY: a writer only writes the elements of its own rows (checked in `write`), and the
+// writers of one operand own disjoint sets of rows; the buffer outlives them ('a).
+unsafe impl Send for RowWriter<'_> {}
+
+impl RowWriter<'_> {
+    /// Writes rows `r0 .. r0 + src.len() / n` from `src` (row-major, n columns). Panics if a
+    /// row is out of range or not this writer's, or `src` is not whole rows.
+    pub fn write(&mut self, r0: usize, src: &[f32]) {
+        let (n, nr) = (self.n, self.nr);
+        if n == 0 {
+            return;
+        }
+        assert_eq!(src.len() % n, 0, "RowWriter::write: not whole rows");
+        let m = src.len() / n;
+        assert!(r0 + m <= self.k, "RowWriter::write: rows out of range");
+        let npanels = n.div_ceil(nr);
+        for (i, row) in src.chunks_exact(n).enumerate() {
+            let r = r0 + i;
+            assert!(
+                self.part.contains(&(r % self.period)),
+                "RowWriter::write: row {r} belongs to another writer"
+            );
+            let pc = r / self.kc_step * self.kc_step;
+            let kc = self.kc_step.min(self.k - pc);
+            // Row r - pc of its K block: NR values in each panel, the panels kc * NR apart.
+            let base = pc * npanels * nr + (r - pc) * nr;
+            for (q, vals) in row.chunks(nr).enumerate() {
+                // SAFETY: base + q * kc * nr + nr <= (pc + kc) * npanels * nr <= k * npanels
+                // * nr, the buffer's length; the row is this writer's alone (checked above).
+                unsafe {
+                    let dst = self.ptr.add(base + q * kc * nr);
+                    std::ptr::copy_nonoverlapping(vals.as_ptr(), dst, vals.len());
+                    for j in vals.len()..nr {
+                        *dst.add(j) = 0.0;
+                    }
+                }
+            }
+        }
+    }
+}
