@@ -6,6 +6,8 @@
 //! data movement, so both give bitwise the same results. Loads and stores take slices and check
 //! their bounds.
 
+use std::mem::MaybeUninit;
+
 /// Eight floats and the operations the transforms need.
 pub(crate) trait F32x8: Copy {
     fn zero() -> Self;
@@ -14,6 +16,8 @@ pub(crate) trait F32x8: Copy {
     fn load(s: &[f32]) -> Self;
     /// Into `s[0..8]`.
     fn store(self, s: &mut [f32]);
+    /// Into `s[0..8]`, which may be uninitialised (an output buffer).
+    fn store_uninit(self, s: &mut [MaybeUninit<f32>]);
     fn add(self, o: Self) -> Self;
     fn sub(self, o: Self) -> Self;
     fn neg(self) -> Self;
@@ -89,6 +93,12 @@ impl F32x8 for Portable {
         s[..8].copy_from_slice(&self.0);
     }
     #[inline(always)]
+    fn store_uninit(self, s: &mut [MaybeUninit<f32>]) {
+        for (d, v) in s[..8].iter_mut().zip(self.0) {
+            d.write(v);
+        }
+    }
+    #[inline(always)]
     fn add(self, o: Self) -> Self {
         Portable(std::array::from_fn(|k| self.0[k] + o.0[k]))
     }
@@ -144,6 +154,7 @@ pub(crate) use avx2::Avx2;
 mod avx2 {
     use super::F32x8;
     use std::arch::x86_64::*;
+    use std::mem::MaybeUninit;
 
     /// One AVX2 register. Only created inside functions compiled with AVX2 enabled, on CPUs
     /// that have it (`lanes_variant!` checks).
@@ -170,6 +181,12 @@ mod avx2 {
         fn store(self, s: &mut [f32]) {
             let s = &mut s[..8];
             unsafe { _mm256_storeu_ps(s.as_mut_ptr(), self.0) }
+        }
+        #[inline(always)]
+        fn store_uninit(self, s: &mut [MaybeUninit<f32>]) {
+            let s = &mut s[..8];
+            // Writing through the raw pointer initialises the eight elements.
+            unsafe { _mm256_storeu_ps(s.as_mut_ptr().cast::<f32>(), self.0) }
         }
         #[inline(always)]
         fn add(self, o: Self) -> Self {

@@ -46,6 +46,7 @@ mod pool_max;
 mod pool_max_2x2;
 pub(crate) mod scratch;
 mod simd;
+mod uninit;
 mod winograd;
 mod winograd4;
 mod winograd4_transforms;

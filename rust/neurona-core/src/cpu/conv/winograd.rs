@@ -8,6 +8,8 @@
 //! tasks keep private 16-plane accumulators that are added in task order, so results are bitwise
 //! identical for any thread count.
 
+use std::mem::MaybeUninit;
+
 use rayon::prelude::*;
 
 use super::conv2d_backward::lane_sum;
@@ -15,6 +17,7 @@ use super::conv2d_forward::PAR_MIN_FLOPS;
 use super::lanes::{lanes_variant, F32x8};
 use super::params::Conv2dGeom;
 use super::scratch::{stale, zeroed, Buf};
+use super::uninit;
 use super::winograd_product::multiply_positions;
 use super::winograd_transforms::{
     grad_out_transform, input_transform, output_transform, row_stride, weight_grad_tile,
@@ -182,7 +185,13 @@ fn transform_weights(weight: &[f32], c_out: usize, c_in: usize, flip: bool) -> B
 }
 
 /// `out = correlate(x, kernel whose transform is u) + bias` for problem `p`.
-fn correlate(p: &Problem, x: &[f32], u: &[f32], bias: Option<&[f32]>, out: &mut [f32]) {
+fn correlate(
+    p: &Problem,
+    x: &[f32],
+    u: &[f32],
+    bias: Option<&[f32]>,
+    out: &mut [MaybeUninit<f32>],
+) {
     // Tasks of several chunks (for small planes several samples), so chunks are rarely cut
     // short by the end of a task; still at least 8 tasks where the batch allows.
     let spt = (4 * TARGET_TILES / (p.th * p.tw)).clamp(1, (p.batch / 8).max(1));
@@ -203,7 +212,7 @@ fn correlate_chunks<S: F32x8>(
     u: &[f32],
     bias: Option<&[f32]>,
     sc: &mut Scratch,
-    out_t: &mut [f32],
+    out_t: &mut [MaybeUninit<f32>],
     x_t: &[f32],
 ) {
     let out_len = p.c_out * p.oh * p.ow;
@@ -232,7 +241,7 @@ fn correlate_chunks<S: F32x8>(
     }
 }
 
-lanes_variant!(fn correlate_task => correlate_chunks(p: &Problem, u: &[f32], bias: Option<&[f32]>, sc: &mut Scratch, out_t: &mut [f32], x_t: &[f32]));
+lanes_variant!(fn correlate_task => correlate_chunks(p: &Problem, u: &[f32], bias: Option<&[f32]>, sc: &mut Scratch, out_t: &mut [MaybeUninit<f32>], x_t: &[f32]));
 
 /// conv2d forward for a geometry where `applies(g)`.
 pub(crate) fn forward(
@@ -240,7 +249,7 @@ pub(crate) fn forward(
     input: &[f32],
     weight: &[f32],
     bias: Option<&[f32]>,
-    output: &mut [f32],
+    output: &mut [MaybeUninit<f32>],
 ) {
     let p = Problem::new(g.batch, g.c_in, (g.h, g.w), g.c_out, (g.pad_h, g.pad_w));
     let u = transform_weights(weight, g.c_out, g.c_in, false);
@@ -252,7 +261,7 @@ pub(crate) fn backward_input(
     g: &Conv2dGeom,
     weight: &[f32],
     grad_out: &[f32],
-    grad_input: &mut [f32],
+    grad_input: &mut [MaybeUninit<f32>],
 ) {
     let p = Problem::new(
         g.batch,
@@ -272,8 +281,8 @@ pub(crate) fn backward_weight(
     g: &Conv2dGeom,
     input: &[f32],
     grad_out: &[f32],
-    grad_weight: &mut [f32],
-    grad_bias: Option<&mut [f32]>,
+    grad_weight: &mut [MaybeUninit<f32>],
+    grad_bias: Option<&mut [MaybeUninit<f32>]>,
 ) {
     let p = Problem::new(g.batch, g.c_in, (g.h, g.w), g.c_out, (g.pad_h, g.pad_w));
     let (in_len, out_len) = (p.c_in * p.h * p.w, p.c_out * p.oh * p.ow);
@@ -316,10 +325,10 @@ pub(crate) fn backward_weight(
         .enumerate()
         .for_each(|(j, out)| {
             let s: [f32; 16] = std::array::from_fn(|xi| total[xi * kc + j]);
-            out.copy_from_slice(&weight_grad_tile(&s));
+            uninit::copy(out, &weight_grad_tile(&s));
         });
     if let Some(gb) = grad_bias {
-        gb.copy_from_slice(&total[16 * kc..]);
+        uninit::copy(gb, &total[16 * kc..]);
     }
 }
 

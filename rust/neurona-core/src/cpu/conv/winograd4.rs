@@ -14,6 +14,8 @@
 //! keep private 36-plane accumulators that are added in task order, so results are bitwise
 //! identical for any thread count.
 
+use std::mem::MaybeUninit;
+
 use rayon::prelude::*;
 
 use super::conv2d_forward::PAR_MIN_FLOPS;
@@ -21,6 +23,7 @@ use super::dot_gemm::gemm_abt_acc;
 use super::params::Conv2dGeom;
 use super::scratch::{stale, zeroed, Buf};
 use super::simd::avx2_variant;
+use super::uninit;
 use super::winograd4_transforms::{
     grad_out_transform, input_transform, output_transform, scratch_len, weight_grad_tile,
     weight_tile, Chunk,
@@ -154,7 +157,13 @@ fn transform_weights(weight: &[f32], c_out: usize, c_in: usize, flip: bool) -> B
 }
 
 /// `out = correlate(x, kernel whose transform is u) + bias` for problem `p`.
-fn correlate(p: &Problem, x: &[f32], u: &[f32], bias: Option<&[f32]>, out: &mut [f32]) {
+fn correlate(
+    p: &Problem,
+    x: &[f32],
+    u: &[f32],
+    bias: Option<&[f32]>,
+    out: &mut [MaybeUninit<f32>],
+) {
     let tiles = p.th * p.tw;
     let spt = (TARGET_TILES / tiles).clamp(1, (p.batch / 8).max(1));
     let rpc = (TARGET_TILES / p.tw).max(1).min(spt * p.th);
@@ -176,7 +185,7 @@ fn correlate_chunks(
     u: &[f32],
     bias: Option<&[f32]>,
     sc: &mut Scratch,
-    out_t: &mut [f32],
+    out_t: &mut [MaybeUninit<f32>],
     x_t: &[f32],
 ) {
     let (plane_in, plane_out) = (p.h * p.w, p.oh * p.ow);
@@ -229,7 +238,7 @@ fn correlate_chunks(
     }
 }
 
-avx2_variant!(fn correlate_task => correlate_chunks(p: &Problem, rpc: usize, u: &[f32], bias: Option<&[f32]>, sc: &mut Scratch, out_t: &mut [f32], x_t: &[f32]));
+avx2_variant!(fn correlate_task => correlate_chunks(p: &Problem, rpc: usize, u: &[f32], bias: Option<&[f32]>, sc: &mut Scratch, out_t: &mut [MaybeUninit<f32>], x_t: &[f32]));
 
 /// conv2d forward for a geometry where `applies(g)`.
 pub(crate) fn forward(
@@ -237,7 +246,7 @@ pub(crate) fn forward(
     input: &[f32],
     weight: &[f32],
     bias: Option<&[f32]>,
-    output: &mut [f32],
+    output: &mut [MaybeUninit<f32>],
 ) {
     let p = Problem::new(g.batch, g.c_in, (g.h, g.w), g.c_out, (g.pad_h, g.pad_w));
     let u = transform_weights(weight, g.c_out, g.c_in, false);
@@ -249,7 +258,7 @@ pub(crate) fn backward_input(
     g: &Conv2dGeom,
     weight: &[f32],
     grad_out: &[f32],
-    grad_input: &mut [f32],
+    grad_input: &mut [MaybeUninit<f32>],
 ) {
     let p = Problem::new(
         g.batch,
@@ -267,7 +276,7 @@ pub(crate) fn backward_weight(
     g: &Conv2dGeom,
     input: &[f32],
     grad_out: &[f32],
-    grad_weight: &mut [f32],
+    grad_weight: &mut [MaybeUninit<f32>],
 ) {
     let p = Problem::new(g.batch, g.c_in, (g.h, g.w), g.c_out, (g.pad_h, g.pad_w));
     let (in_len, out_len) = (p.c_in * p.h * p.w, p.c_out * p.oh * p.ow);
@@ -315,7 +324,7 @@ pub(crate) fn backward_weight(
         .enumerate()
         .for_each(|(j, out)| {
             let s: [f32; 36] = std::array::from_fn(|xi| total[xi * kc + j]);
-            out.copy_from_slice(&weight_grad_tile(&s));
+            uninit::copy(out, &weight_grad_tile(&s));
         });
 }
 

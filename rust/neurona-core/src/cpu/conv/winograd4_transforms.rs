@@ -21,6 +21,8 @@
 //! few tiles wide). Multiplies by constants and adds are never fused by Rust, so the plain and the
 //! AVX2 builds of these loops give bitwise the same results.
 
+use std::mem::MaybeUninit;
+
 /// Where the chunk's tile rows live: `nr` rows of `tw` tiles; `row(rr)` gives the offset of tile
 /// row `rr`'s plane and its tile-row index.
 #[derive(Clone, Copy)]
@@ -115,11 +117,12 @@ fn gather2(src: &[f32], [g0, g1]: [&mut [f32]; 2]) {
 /// `dst[4 t + q] = ys[q][t]` while `dst` lasts (its length need not be a multiple of 4): 4x4
 /// transposes per group of four tiles, then tile by tile.
 #[inline(always)]
-fn scatter4([y0, y1, y2, y3]: [&[f32]; 4], dst: &mut [f32]) {
+fn scatter4([y0, y1, y2, y3]: [&[f32]; 4], dst: &mut [MaybeUninit<f32>]) {
     let whole = dst.len() / 4;
     let blocks = whole / 4;
     for b in 0..blocks {
-        let d: &mut [f32; 16] = (&mut dst[16 * b..16 * b + 16]).try_into().expect("16");
+        let d: &mut [MaybeUninit<f32>; 16] =
+            (&mut dst[16 * b..16 * b + 16]).try_into().expect("16");
         let r = 4 * b..4 * b + 4;
         let y: [&[f32; 4]; 4] = [
             y0[r.clone()].try_into().expect("4"),
@@ -128,15 +131,17 @@ fn scatter4([y0, y1, y2, y3]: [&[f32]; 4], dst: &mut [f32]) {
             y3[r].try_into().expect("4"),
         ];
         for k in 0..4 {
-            d[4 * k..4 * k + 4].copy_from_slice(&[y[0][k], y[1][k], y[2][k], y[3][k]]);
+            for q in 0..4 {
+                d[4 * k + q].write(y[q][k]);
+            }
         }
     }
     for t in 4 * blocks..whole {
-        let d: &mut [f32; 4] = (&mut dst[4 * t..4 * t + 4]).try_into().expect("4");
-        *d = [y0[t], y1[t], y2[t], y3[t]];
+        let d: &mut [MaybeUninit<f32>; 4] = (&mut dst[4 * t..4 * t + 4]).try_into().expect("4");
+        *d = [y0[t], y1[t], y2[t], y3[t]].map(MaybeUninit::new);
     }
     for (q, o) in dst[4 * whole..].iter_mut().enumerate() {
-        *o = [y0, y1, y2, y3][q][whole];
+        o.write([y0, y1, y2, y3][q][whole]);
     }
 }
 
@@ -296,7 +301,7 @@ pub(crate) fn output_transform(
     (oh, ow): (usize, usize),
     bias: f32,
     scratch: &mut [f32],
-    out: &mut [f32],
+    out: &mut [MaybeUninit<f32>],
     out_row: impl Fn(usize) -> (usize, usize),
 ) {
     let (n, tw) = (cc.cols(), cc.tw);
