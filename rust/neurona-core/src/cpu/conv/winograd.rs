@@ -226,7 +226,15 @@ fn correlate_chunks<S: F32x8>(
         };
         let ld = sc.ld;
         transform_input::<S>(p, x_t, r0, cc, ld, &mut sc.v);
-        multiply_positions(16, u, &sc.v, &mut sc.m, (p.c_in, p.c_out, cc.cols()), ld);
+        let planes = (ld, p.c_in * ld, p.c_out * ld);
+        multiply_positions(
+            16,
+            u,
+            &sc.v,
+            &mut sc.m,
+            (p.c_in, p.c_out, cc.cols()),
+            planes,
+        );
         let oplane = p.oh * p.ow;
         for k in 0..p.c_out {
             let bk = bias.map_or(0.0, |b| b[k]);

@@ -19,15 +19,16 @@ use std::mem::MaybeUninit;
 use rayon::prelude::*;
 
 use super::conv2d_forward::PAR_MIN_FLOPS;
+use super::lanes::{lanes_variant, F32x8};
 use super::params::Conv2dGeom;
 use super::scratch::{stale, zeroed, Buf};
-use super::simd::avx2_variant;
 use super::uninit;
 use super::winograd4_transforms::{
     grad_out_transform, input_transform, output_transform, scratch_len, weight_grad_tile,
     weight_tile, Chunk,
 };
 use super::winograd_product::multiply_positions;
+use super::winograd_transforms::row_stride;
 use crate::cpu::gemm::{sgemm_batched, Epilogue, MatMut, MatRef};
 
 /// Channels needed on both sides (see the module doc on rounding).
@@ -114,21 +115,31 @@ impl Problem {
     }
 }
 
-/// Per-task buffers: transform scratch, transformed input, transformed output (or gradient).
+/// Per-task buffers: transform scratch, transformed input, transformed output (or gradient),
+/// rows `ld` apart.
 struct Scratch {
+    ld: usize,
     t: Buf,
     v: Buf,
     m: Buf,
 }
 
+/// Floats per transformed position plane of `channels` rows `ld` apart: one cache line more
+/// than the rows need, so that a group's 36 loads or stores (one per plane, planes often a
+/// multiple of 4 KiB apart otherwise) fall in different cache sets instead of thrashing a few.
+fn plane_len(channels: usize, ld: usize) -> usize {
+    channels * ld + 16
+}
+
 /// Taken `stale`: every column of `v` and `m` a kernel reads is written first (by a transform
 /// or the beta-0 GEMM; the weight gradient's GEMMs sum over the chunk's columns only).
 fn scratch(p: &Problem, rows: usize) -> Scratch {
-    let n = (rows * p.tw).next_multiple_of(8);
+    let ld = row_stride(rows * p.tw);
     Scratch {
-        t: zeroed(scratch_len(n)),
-        v: stale(36 * p.c_in * n),
-        m: stale(36 * p.c_out * n),
+        ld,
+        t: zeroed(scratch_len(ld)),
+        v: stale(36 * plane_len(p.c_in, ld)),
+        m: stale(36 * plane_len(p.c_out, ld)),
     }
 }
 
@@ -179,7 +190,7 @@ fn correlate(
 
 /// One task of `correlate`: all tile rows of the samples in `x_t`, chunk by chunk.
 #[inline(always)]
-fn correlate_chunks(
+fn correlate_chunks<S: F32x8>(
     p: &Problem,
     rpc: usize,
     u: &[f32],
@@ -196,49 +207,29 @@ fn correlate_chunks(
             nr: rpc.min(rows - r0),
             tw: p.tw,
         };
-        let n = cc.cols();
-        let (vk, mk) = (p.c_in * n, p.c_out * n);
+        let (n, ld) = (cc.cols(), sc.ld);
+        let (vk, mk) = (plane_len(p.c_in, ld), plane_len(p.c_out, ld));
         for c in 0..p.c_in {
             let row = |rr: usize| {
                 let (s, ty) = p.locate(r0 + rr);
                 ((s * p.c_in + c) * plane_in, ty)
             };
-            input_transform(
-                x_t,
-                (p.h, p.w),
-                p.pad,
-                cc,
-                row,
-                &mut sc.t,
-                &mut sc.v,
-                c * n,
-                vk,
-            );
+            input_transform::<S>(x_t, (p.h, p.w), p.pad, cc, row, &mut sc.v, c * ld, vk);
         }
-        multiply_positions(36, u, &sc.v, &mut sc.m, (p.c_in, p.c_out, n), n);
+        multiply_positions(36, u, &sc.v, &mut sc.m, (p.c_in, p.c_out, n), (ld, vk, mk));
         for k in 0..p.c_out {
             let bk = bias.map_or(0.0, |b| b[k]);
             let row = |rr: usize| {
                 let (s, ty) = p.locate(r0 + rr);
                 ((s * p.c_out + k) * plane_out, ty)
             };
-            output_transform(
-                &sc.m,
-                k * n,
-                mk,
-                cc,
-                (p.oh, p.ow),
-                bk,
-                &mut sc.t,
-                out_t,
-                row,
-            );
+            output_transform::<S>(&sc.m, k * ld, mk, cc, (p.oh, p.ow), bk, out_t, row);
         }
         r0 += cc.nr;
     }
 }
 
-avx2_variant!(fn correlate_task => correlate_chunks(p: &Problem, rpc: usize, u: &[f32], bias: Option<&[f32]>, sc: &mut Scratch, out_t: &mut [MaybeUninit<f32>], x_t: &[f32]));
+lanes_variant!(fn correlate_task => correlate_chunks(p: &Problem, rpc: usize, u: &[f32], bias: Option<&[f32]>, sc: &mut Scratch, out_t: &mut [MaybeUninit<f32>], x_t: &[f32]));
 
 /// conv2d forward for a geometry where `applies(g)`.
 pub(crate) fn forward(
@@ -331,7 +322,7 @@ pub(crate) fn backward_weight(
 /// One task of `backward_weight`: accumulates the transformed weight gradient of the samples in
 /// `x_t` / `dy_t` into `s` (36 planes of `c_out x c_in`).
 #[inline(always)]
-fn weight_chunks(
+fn weight_chunks<S: F32x8>(
     p: &Problem,
     rpc: usize,
     sc: &mut Scratch,
@@ -347,24 +338,15 @@ fn weight_chunks(
             nr: rpc.min(rows - r0),
             tw: p.tw,
         };
-        let (n, n8) = (cc.cols(), cc.cols().next_multiple_of(8));
-        let (vk, dk, sk) = (p.c_in * n8, p.c_out * n8, p.c_out * p.c_in);
+        let (n, ld) = (cc.cols(), sc.ld);
+        let (vk, dk) = (plane_len(p.c_in, ld), plane_len(p.c_out, ld));
+        let sk = p.c_out * p.c_in;
         for c in 0..p.c_in {
             let row = |rr: usize| {
                 let (s, ty) = p.locate(r0 + rr);
                 ((s * p.c_in + c) * plane_in, ty)
             };
-            input_transform(
-                x_t,
-                (p.h, p.w),
-                p.pad,
-                cc,
-                row,
-                &mut sc.t,
-                &mut sc.v,
-                c * n8,
-                vk,
-            );
+            input_transform::<S>(x_t, (p.h, p.w), p.pad, cc, row, &mut sc.v, c * ld, vk);
         }
         for k in 0..p.c_out {
             let row = |rr: usize| {
@@ -378,7 +360,7 @@ fn weight_chunks(
                 row,
                 &mut sc.t,
                 &mut sc.m,
-                k * n8,
+                k * ld,
                 dk,
             );
         }
@@ -389,7 +371,7 @@ fn weight_chunks(
             data: &sc.m[..36 * dk],
             rows: p.c_out,
             cols: n,
-            rs: n8,
+            rs: ld,
             cs: 1,
         };
         let b = MatRef {
@@ -397,7 +379,7 @@ fn weight_chunks(
             rows: n,
             cols: p.c_in,
             rs: 1,
-            cs: n8,
+            cs: ld,
         };
         let c = MatMut::row_major(&mut s[..36 * sk], p.c_out, p.c_in);
         sgemm_batched(36, 1.0, a, dk, b, vk, 1.0, c, sk, Epilogue::None);
@@ -405,4 +387,4 @@ fn weight_chunks(
     }
 }
 
-avx2_variant!(fn weight_task => weight_chunks(p: &Problem, rpc: usize, sc: &mut Scratch, s: &mut [f32], x_t: &[f32], dy_t: &[f32]));
+lanes_variant!(fn weight_task => weight_chunks(p: &Problem, rpc: usize, sc: &mut Scratch, s: &mut [f32], x_t: &[f32], dy_t: &[f32]));

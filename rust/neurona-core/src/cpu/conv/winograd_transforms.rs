@@ -48,7 +48,7 @@ pub(crate) fn row_stride(cols: usize) -> usize {
 
 /// The lanes of a 16-value window starting `s` columns into a row of `w` that hold row values.
 #[inline(always)]
-fn valid_lanes(s: isize, w: usize) -> (usize, usize) {
+pub(crate) fn valid_lanes(s: isize, w: usize) -> (usize, usize) {
     let lo = (-s).max(0) as usize;
     let hi = (w as isize - s).clamp(0, 16) as usize;
     (lo.min(hi), hi)
