@@ -113,6 +113,13 @@ fn panel_rows(max_tiles: usize, tw: usize) -> usize {
         .unwrap_or(max)
 }
 
+/// Floats per transformed position plane of `channels` rows `ld` apart: one cache line more
+/// than the rows need, so that a group's 16 loads or stores (one per plane, planes often a
+/// multiple of 1 or 2 KiB apart otherwise) spread over the cache's sets.
+fn plane_len(channels: usize, ld: usize) -> usize {
+    channels * ld + 16
+}
+
 /// Per-task scratch: transformed input and transformed output (or output gradient), sized for
 /// the largest chunk, rows `ld` apart.
 struct Scratch {
@@ -128,8 +135,8 @@ fn scratch(p: &Problem, rows_per_chunk: usize) -> Scratch {
     let ld = row_stride(rows_per_chunk * p.tw);
     Scratch {
         ld,
-        v: stale(16 * p.c_in * ld),
-        m: stale(16 * p.c_out * ld),
+        v: stale(16 * plane_len(p.c_in, ld)),
+        m: stale(16 * plane_len(p.c_out, ld)),
     }
 }
 
@@ -155,7 +162,16 @@ fn transform_input<S: F32x8>(
             let (n, ty) = locate(p, r0 + rr);
             ((n * p.c_in + c) * plane, ty)
         };
-        input_transform::<S>(x, (p.h, p.w), p.pad, cc, row, v, c * ld, p.c_in * ld);
+        input_transform::<S>(
+            x,
+            (p.h, p.w),
+            p.pad,
+            cc,
+            row,
+            v,
+            c * ld,
+            plane_len(p.c_in, ld),
+        );
     }
 }
 
@@ -226,7 +242,7 @@ fn correlate_chunks<S: F32x8>(
         };
         let ld = sc.ld;
         transform_input::<S>(p, x_t, r0, cc, ld, &mut sc.v);
-        let planes = (ld, p.c_in * ld, p.c_out * ld);
+        let planes = (ld, plane_len(p.c_in, ld), plane_len(p.c_out, ld));
         multiply_positions(
             16,
             u,
@@ -242,7 +258,7 @@ fn correlate_chunks<S: F32x8>(
                 let (n, ty) = locate(p, r0 + rr);
                 ((n * p.c_out + k) * oplane, ty)
             };
-            let (m, base, plane) = (&sc.m, k * ld, p.c_out * ld);
+            let (m, base, plane) = (&sc.m, k * ld, plane_len(p.c_out, ld));
             output_transform::<S>(m, base, plane, cc, (p.oh, p.ow), bk, out_t, row);
         }
         r0 += cc.nr;
@@ -372,10 +388,14 @@ fn weight_chunks<S: F32x8>(
                 let (n, ty) = locate(p, r0 + rr);
                 ((n * p.c_out + k) * oplane, ty)
             };
-            let (base, plane) = (k * ld, p.c_out * ld);
+            let (base, plane) = (k * ld, plane_len(p.c_out, ld));
             grad_out_transform::<S>(dy_t, (p.oh, p.ow), cc, row, &mut sc.m, base, plane);
         }
-        let (sk, vk, dk) = (p.c_out * p.c_in, p.c_in * ld, p.c_out * ld);
+        let (sk, vk, dk) = (
+            p.c_out * p.c_in,
+            plane_len(p.c_in, ld),
+            plane_len(p.c_out, ld),
+        );
         // Position 5 (the middle of A dY A^T) is the sum of the tile's four values.
         for (k, b) in s[16 * sk..].iter_mut().enumerate() {
             *b += lane_sum(&sc.m[5 * dk + k * ld..5 * dk + k * ld + n]);
