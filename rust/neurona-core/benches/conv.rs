@@ -6,6 +6,7 @@
 //! `cargo bench -p neurona-core --bench conv [-- FILTER]`
 
 use std::hint::black_box;
+use std::mem::MaybeUninit;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion};
@@ -50,10 +51,14 @@ fn bench_layers(c: &mut Criterion) {
         let wt: Vec<f32> = data(g.weight_len(), 2).iter().map(|v| v * 0.1).collect();
         let b = data(co, 3);
         let go = data(g.output_len(), 4);
-        let mut out = vec![0.0f32; g.output_len()];
-        let mut gi = vec![0.0f32; g.input_len()];
-        let mut gw = vec![0.0f32; g.weight_len()];
-        let mut gb = vec![0.0f32; co];
+        // The kernels take their outputs as possibly uninitialised buffers.
+        let buf = |n: usize| vec![MaybeUninit::new(0.0f32); n];
+        let (mut out, mut gi, mut gw, mut gb) = (
+            buf(g.output_len()),
+            buf(g.input_len()),
+            buf(g.weight_len()),
+            buf(co),
+        );
 
         group.bench_function(format!("{name}/conv_fwd"), |bch| {
             bch.iter(|| conv2d_forward(&g, black_box(&x), &wt, Some(&b), &mut out))
@@ -72,6 +77,8 @@ fn bench_layers(c: &mut Criterion) {
 
         let pg = Pool2dGeom::new(g.output_shape(), (2, 2), (2, 2), (0, 0)).expect("valid pool");
         conv2d_forward(&g, &x, &wt, Some(&b), &mut out);
+        // SAFETY: initialised from the start (and written again by the forward pass).
+        let out: Vec<f32> = out.iter().map(|v| unsafe { v.assume_init() }).collect();
         let gp = data(pg.output_len(), 5);
         group.bench_function(format!("{name}/maxpool2_fwd"), |bch| {
             bch.iter(|| max_pool2d_forward(&pg, black_box(&out)))

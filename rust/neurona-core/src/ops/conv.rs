@@ -1,7 +1,10 @@
 //! Convolution and pooling as differentiable ops on NCHW tensors: conv2d, max_pool2d,
 //! avg_pool2d, adaptive_avg_pool2d. The forward and backward kernels live in `crate::cpu::conv`;
 //! this file validates through their geometry types, runs them in neurona's pool, and records
-//! each op's backward rule beside its forward.
+//! each op's backward rule beside its forward. conv2d's output and gradients are allocated
+//! without a zero fill: the kernels write every element of their (uninitialised) outputs.
+
+use std::mem::MaybeUninit;
 
 use crate::autograd::BackwardOp;
 use crate::cpu::conv::{
@@ -36,6 +39,27 @@ fn batched(x: &Tensor) -> Result<(Tensor, bool)> {
     }
 }
 
+/// Room for `n` floats, left uninitialised for a kernel that writes all of them.
+fn unwritten(n: usize) -> Vec<f32> {
+    Vec::with_capacity(n)
+}
+
+/// The first `n` floats of `v`'s spare capacity (`v` from `unwritten(n)`).
+fn spare(v: &mut Vec<f32>, n: usize) -> &mut [MaybeUninit<f32>] {
+    &mut v.spare_capacity_mut()[..n]
+}
+
+/// `v` with its `n` floats, once a kernel has written them.
+///
+/// # Safety
+/// `v` has capacity `n` and all of its first `n` elements were written.
+unsafe fn written(mut v: Vec<f32>, n: usize) -> Vec<f32> {
+    debug_assert!(v.capacity() >= n);
+    // SAFETY: the caller's contract.
+    unsafe { v.set_len(n) };
+    v
+}
+
 fn unbatch(y: Tensor, was_unbatched: bool) -> Result<Tensor> {
     if was_unbatched {
         y.squeeze(&[0])
@@ -67,12 +91,16 @@ impl Tensor {
         let g = Conv2dGeom::new(ishape, wshape, bias.map(|b| b.numel()), p)?;
         let (xc, wc) = (x.detach().contiguous()?, weight.detach().contiguous()?);
         let bias_v = bias.map(|b| b.to_vec::<f32>()).transpose()?;
-        let mut out = vec![0.0f32; g.output_len()];
+        let n = g.output_len();
+        let mut out = unwritten(n);
         xc.with_slice(|xs: &[f32]| {
             wc.with_slice(|ws: &[f32]| {
-                install(|| conv2d_forward(&g, xs, ws, bias_v.as_deref(), &mut out))
+                let o = spare(&mut out, n);
+                install(|| conv2d_forward(&g, xs, ws, bias_v.as_deref(), o))
             })
         })??;
+        // SAFETY: capacity n, and conv2d_forward writes every element of its output.
+        let out = unsafe { written(out, n) };
         let y = Tensor::from_vec(out, &g.output_shape())?;
         let mut inputs = vec![&x, weight];
         if let Some(b) = bias {
@@ -150,26 +178,32 @@ impl BackwardOp for Conv2dBackward {
     fn backward(&self, grad: &Tensor, inputs: &[Tensor]) -> Result<Vec<Option<Tensor>>> {
         let g = &self.g;
         let need_b = inputs.get(2).is_some_and(|b| b.requires_grad());
-        let mut gi = inputs[0]
-            .requires_grad()
-            .then(|| vec![0.0f32; g.input_len()]);
-        let mut gw = inputs[1]
-            .requires_grad()
-            .then(|| vec![0.0f32; g.weight_len()]);
-        let mut gb = need_b.then(|| vec![0.0f32; g.c_out]);
+        let (ni, nw, nb) = (g.input_len(), g.weight_len(), g.c_out);
+        let mut gi = inputs[0].requires_grad().then(|| unwritten(ni));
+        let mut gw = inputs[1].requires_grad().then(|| unwritten(nw));
+        let mut gb = need_b.then(|| unwritten(nb));
         let gy = grad.contiguous()?;
         self.x.with_slice(|xs: &[f32]| {
             self.w.with_slice(|ws: &[f32]| {
                 gy.with_slice(|gs: &[f32]| {
                     let grads = Conv2dGrads {
-                        input: gi.as_deref_mut(),
-                        weight: gw.as_deref_mut(),
-                        bias: gb.as_deref_mut(),
+                        input: gi.as_mut().map(|v| spare(v, ni)),
+                        weight: gw.as_mut().map(|v| spare(v, nw)),
+                        bias: gb.as_mut().map(|v| spare(v, nb)),
                     };
                     install(|| conv2d_backward(g, xs, ws, gs, grads))
                 })
             })
         })???;
+        // SAFETY: each has its capacity, and conv2d_backward writes every element of each
+        // gradient it is given.
+        let (gi, gw, gb) = unsafe {
+            (
+                gi.map(|v| written(v, ni)),
+                gw.map(|v| written(v, nw)),
+                gb.map(|v| written(v, nb)),
+            )
+        };
         let mut out = vec![
             gi.map(|v| Tensor::from_vec(v, inputs[0].shape()))
                 .transpose()?,

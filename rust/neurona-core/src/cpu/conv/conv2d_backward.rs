@@ -7,6 +7,11 @@
 //! chunk: it writes that chunk's grad_input slices and accumulates its samples' grad_weight into
 //! a private partial in sample order; the partials are then added in chunk order. Nothing depends
 //! on which thread ran what, so results are bitwise identical for any thread count.
+//!
+//! The gradient buffers come uninitialised (see `uninit.rs`): every path writes each element,
+//! and the GEMM paths zero their own chunk first (the GEMMs and col2im add into it).
+
+use std::mem::MaybeUninit;
 
 use rayon::prelude::*;
 
@@ -15,6 +20,7 @@ use super::dot_gemm::gemm_abt_acc;
 use super::im2col::{col2im_tile_add, im2col_tile, is_pointwise, tile_cols};
 use super::params::Conv2dGeom;
 use super::scratch::{stale, zeroed};
+use super::uninit;
 use super::{winograd, winograd4};
 use crate::cpu::gemm::{sgemm, Epilogue, MatMut, MatRef};
 
@@ -25,21 +31,21 @@ const DOT_MIN_COLS: usize = 64;
 const MAX_WEIGHT_CHUNKS: usize = 16;
 
 /// The gradients a caller wants; `None` skips that computation. Each requested buffer is
-/// overwritten (not accumulated into): grad_input has the input's length, grad_weight the
-/// weight's, grad_bias `C_out`.
+/// overwritten (not accumulated into; it may start uninitialised): grad_input has the input's
+/// length, grad_weight the weight's, grad_bias `C_out`.
 #[derive(Debug, Default)]
 pub struct Conv2dGrads<'a> {
-    pub input: Option<&'a mut [f32]>,
-    pub weight: Option<&'a mut [f32]>,
-    pub bias: Option<&'a mut [f32]>,
+    pub input: Option<&'a mut [MaybeUninit<f32>]>,
+    pub weight: Option<&'a mut [MaybeUninit<f32>]>,
+    pub bias: Option<&'a mut [MaybeUninit<f32>]>,
 }
 
 /// One task's share of the work: samples `n0 .. n0 + count` of the batch.
 struct Chunk<'a> {
     n0: usize,
     count: usize,
-    grad_input: Option<&'a mut [f32]>,
-    grad_weight: Option<&'a mut [f32]>,
+    grad_input: Option<&'a mut [MaybeUninit<f32>]>,
+    grad_weight: Option<&'a mut [MaybeUninit<f32>]>,
 }
 
 /// Backward of `conv2d_forward` for the same `g`, `input` and `weight`, given `grad_out`
@@ -97,7 +103,7 @@ pub fn conv2d_backward(
     let mut gw = gw;
     if g.batch == 0 {
         if let Some(gw) = gw {
-            gw.fill(0.0);
+            uninit::fill(gw, 0.0);
         }
         return;
     }
@@ -130,14 +136,17 @@ pub fn conv2d_backward(
     let use_partials = gw.is_some() && n_chunks > 1;
     let mut partials = zeroed(if use_partials { n_chunks * wlen } else { 0 });
     {
-        let weight_targets: Vec<Option<&mut [f32]>> = if use_partials {
-            partials.chunks_mut(wlen).map(Some).collect()
+        let weight_targets: Vec<Option<&mut [MaybeUninit<f32>]>> = if use_partials {
+            // SAFETY (the cast): the partials are initialised floats, viewed as `MaybeUninit`
+            // only to share the chunks' type; nothing writes an uninitialised value into them.
+            let parts = unsafe { &mut *(&mut *partials as *mut [f32] as *mut [MaybeUninit<f32>]) };
+            parts.chunks_mut(wlen).map(Some).collect()
         } else {
-            let mut v: Vec<Option<&mut [f32]>> = (0..n_chunks).map(|_| None).collect();
+            let mut v: Vec<Option<&mut [MaybeUninit<f32>]>> = (0..n_chunks).map(|_| None).collect();
             v[0] = gw.as_deref_mut();
             v
         };
-        let input_targets: Vec<Option<&mut [f32]>> = match gin {
+        let input_targets: Vec<Option<&mut [MaybeUninit<f32>]>> = match gin {
             Some(s) => s
                 .chunks_mut(chunk_len * g.c_in * g.in_plane())
                 .map(Some)
@@ -172,7 +181,7 @@ pub fn conv2d_backward(
         // Partials are added in chunk order; threads split the weight elements, not the sum.
         gw.par_chunks_mut(1024).enumerate().for_each(|(b, out)| {
             let base = b * 1024;
-            out.copy_from_slice(&partials[base..base + out.len()]);
+            let out = uninit::copy(out, &partials[base..base + out.len()]);
             for part in partials.chunks_exact(wlen).skip(1) {
                 for (o, v) in out.iter_mut().zip(&part[base..]) {
                     *o += *v;
@@ -189,7 +198,7 @@ fn backward_chunk(
     input: &[f32],
     weight: &[f32],
     grad_out: &[f32],
-    mut ch: Chunk,
+    ch: Chunk,
     cols: &mut [f32],
     gcols: &mut [f32],
     tile: usize,
@@ -197,12 +206,9 @@ fn backward_chunk(
     let (p, k, cog, cig) = (g.out_plane(), g.k_len(), g.c_out_g(), g.c_in_g());
     let plane = g.in_plane();
     let pointwise = is_pointwise(g);
-    if let Some(gw) = ch.grad_weight.as_deref_mut() {
-        gw.fill(0.0);
-    }
-    if let (Some(gi), false) = (ch.grad_input.as_deref_mut(), pointwise) {
-        gi.fill(0.0);
-    }
+    // Both are summed into (or, pointwise, written by a GEMM that takes an initialised C).
+    let mut grad_weight = ch.grad_weight.map(|gw| uninit::fill(gw, 0.0));
+    let mut grad_input = ch.grad_input.map(|gi| uninit::fill(gi, 0.0));
     for s in 0..ch.count {
         let n = ch.n0 + s;
         for grp in 0..g.groups {
@@ -211,13 +217,11 @@ fn backward_chunk(
             let o0 = (n * g.c_out + grp * cog) * p;
             let go = &grad_out[o0..o0 + cog * p];
             let wg = MatRef::row_major(&weight[grp * cog * k..(grp + 1) * cog * k], cog, k);
-            let mut gw_g = ch
-                .grad_weight
+            let mut gw_g = grad_weight
                 .as_deref_mut()
                 .map(|gw| MatMut::row_major(&mut gw[grp * cog * k..(grp + 1) * cog * k], cog, k));
             let gi0 = (s * g.c_in + grp * cig) * plane;
-            let mut gin_g = ch
-                .grad_input
+            let mut gin_g = grad_input
                 .as_deref_mut()
                 .map(|gi| &mut gi[gi0..gi0 + cig * plane]);
             if pointwise {
@@ -284,7 +288,7 @@ fn backward_chunk(
 
 /// grad_bias[co] = sum over samples (in order) of the sum of grad_out's plane (co): threads split
 /// the channels, and each plane is summed in eight fixed lanes, so the order never changes.
-fn grad_bias(g: &Conv2dGeom, grad_out: &[f32], gb: &mut [f32]) {
+fn grad_bias(g: &Conv2dGeom, grad_out: &[f32], gb: &mut [MaybeUninit<f32>]) {
     let p = g.out_plane();
     let min_len = if g.output_len() < PAR_MIN_FLOPS {
         usize::MAX
@@ -300,7 +304,7 @@ fn grad_bias(g: &Conv2dGeom, grad_out: &[f32], gb: &mut [f32]) {
                 let o0 = (n * g.c_out + co) * p;
                 total += lane_sum(&grad_out[o0..o0 + p]);
             }
-            *out = total;
+            out.write(total);
         });
 }
 

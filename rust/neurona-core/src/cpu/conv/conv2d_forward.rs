@@ -1,16 +1,21 @@
 //! conv2d forward: per (sample, group, output-channel block), im2col tiles times the weight
 //! matrix through `sgemm`, with the bias written into the output before the GEMM adds to it.
+//! The output comes uninitialised (see `uninit.rs`): Winograd writes it directly, the GEMM path
+//! initialises each task's block first (in cache, just before the GEMM reads it).
 //! 3x3 stride-1 layers with enough channels go to Winograd's F(4x4, 3x3) or F(2x2, 3x3) instead.
 //!
 //! Threads split the output into disjoint (sample, channel-block) slices whose size depends only
 //! on the problem's shape, and every output element is produced by one GEMM call, so the result
 //! is bitwise identical for any rayon thread count.
 
+use std::mem::MaybeUninit;
+
 use rayon::prelude::*;
 
 use super::im2col::{im2col_tile, is_pointwise, tile_cols};
 use super::params::Conv2dGeom;
 use super::scratch::stale;
+use super::uninit;
 use super::{winograd, winograd4};
 use crate::cpu::gemm::{sgemm, Epilogue, MatMut, MatRef};
 
@@ -32,13 +37,14 @@ fn channel_block(g: &Conv2dGeom) -> usize {
 }
 
 /// `output = conv2d(input, weight) + bias`, all contiguous NCHW (`g` gives the shapes). Every
-/// element of `output` is written; its previous contents are ignored.
+/// element of `output` is written, so it may start uninitialised (a fresh `Vec`'s spare
+/// capacity); its previous contents are never read.
 pub fn conv2d_forward(
     g: &Conv2dGeom,
     input: &[f32],
     weight: &[f32],
     bias: Option<&[f32]>,
-    output: &mut [f32],
+    output: &mut [MaybeUninit<f32>],
 ) {
     assert_eq!(input.len(), g.input_len(), "conv2d_forward: input length");
     assert_eq!(
@@ -101,12 +107,14 @@ fn forward_block(
     x: &[f32],
     w: MatRef,
     bias: Option<&[f32]>,
-    out: &mut [f32],
+    out: &mut [MaybeUninit<f32>],
     cols: &mut [f32],
     tile: usize,
 ) {
     let p = g.out_plane();
     let k = g.k_len();
+    // The GEMM takes an initialised C even with beta 0: zeros, or the bias it adds to.
+    let out = uninit::fill(out, 0.0);
     let beta = if let Some(b) = bias {
         for (row, &bv) in out.chunks_exact_mut(p).zip(b) {
             row.fill(bv);

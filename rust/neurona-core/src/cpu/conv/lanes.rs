@@ -2,9 +2,11 @@
 //!
 //! The transforms are written once, generic over [`F32x8`], and compiled for both: [`Avx2`]
 //! (inside a `#[target_feature(enable = "avx2,fma")]` function, see `lanes_variant!`) and
-//! [`Portable`]. Every operation is exact lane-wise IEEE arithmetic (add, subtract, negate) or
-//! data movement, so both give bitwise the same results. Loads and stores take slices and check
+//! [`Portable`]. Every operation is one lane-wise IEEE operation (add, subtract, multiply,
+//! negate; never a fused multiply-add) or data movement, so both give bitwise the same results. Loads and stores take slices and check
 //! their bounds.
+
+use std::mem::MaybeUninit;
 
 /// Eight floats and the operations the transforms need.
 pub(crate) trait F32x8: Copy {
@@ -14,8 +16,11 @@ pub(crate) trait F32x8: Copy {
     fn load(s: &[f32]) -> Self;
     /// Into `s[0..8]`.
     fn store(self, s: &mut [f32]);
+    /// Into `s[0..8]`, which may be uninitialised (an output buffer).
+    fn store_uninit(self, s: &mut [MaybeUninit<f32>]);
     fn add(self, o: Self) -> Self;
     fn sub(self, o: Self) -> Self;
+    fn mul(self, o: Self) -> Self;
     fn neg(self) -> Self;
     /// All bits set in lanes `i` with `lo <= i < hi`, clear in the others.
     fn mask(lo: isize, hi: isize) -> Self;
@@ -89,12 +94,22 @@ impl F32x8 for Portable {
         s[..8].copy_from_slice(&self.0);
     }
     #[inline(always)]
+    fn store_uninit(self, s: &mut [MaybeUninit<f32>]) {
+        for (d, v) in s[..8].iter_mut().zip(self.0) {
+            d.write(v);
+        }
+    }
+    #[inline(always)]
     fn add(self, o: Self) -> Self {
         Portable(std::array::from_fn(|k| self.0[k] + o.0[k]))
     }
     #[inline(always)]
     fn sub(self, o: Self) -> Self {
         Portable(std::array::from_fn(|k| self.0[k] - o.0[k]))
+    }
+    #[inline(always)]
+    fn mul(self, o: Self) -> Self {
+        Portable(std::array::from_fn(|k| self.0[k] * o.0[k]))
     }
     #[inline(always)]
     fn neg(self) -> Self {
@@ -144,25 +159,40 @@ pub(crate) use avx2::Avx2;
 mod avx2 {
     use super::F32x8;
     use std::arch::x86_64::*;
+    use std::mem::MaybeUninit;
 
     /// One AVX2 register. Only created inside functions compiled with AVX2 enabled, on CPUs
     /// that have it (`lanes_variant!` checks).
     #[derive(Clone, Copy)]
     pub(crate) struct Avx2(__m256);
 
+    /// Debug builds check, in every constructor (all other methods take an `Avx2` already
+    /// made), that the CPU has the features these intrinsics need.
+    #[inline(always)]
+    fn check_cpu() {
+        debug_assert!(
+            crate::cpu::conv::simd::has_avx2(),
+            "Avx2 lanes used on a CPU without AVX2 + FMA (call through `lanes_variant!`)"
+        );
+    }
+
     // SAFETY (every method): `Avx2` values exist only in code that runs after the CPU was
-    // found to support AVX2 (see the type's doc); loads and stores check their slice's length.
+    // found to support AVX2 (see the type's doc; `check_cpu` asserts it in debug builds);
+    // loads and stores check their slice's length.
     impl F32x8 for Avx2 {
         #[inline(always)]
         fn zero() -> Self {
+            check_cpu();
             Avx2(unsafe { _mm256_setzero_ps() })
         }
         #[inline(always)]
         fn splat(v: f32) -> Self {
+            check_cpu();
             Avx2(unsafe { _mm256_set1_ps(v) })
         }
         #[inline(always)]
         fn load(s: &[f32]) -> Self {
+            check_cpu();
             let s = &s[..8];
             Avx2(unsafe { _mm256_loadu_ps(s.as_ptr()) })
         }
@@ -170,6 +200,12 @@ mod avx2 {
         fn store(self, s: &mut [f32]) {
             let s = &mut s[..8];
             unsafe { _mm256_storeu_ps(s.as_mut_ptr(), self.0) }
+        }
+        #[inline(always)]
+        fn store_uninit(self, s: &mut [MaybeUninit<f32>]) {
+            let s = &mut s[..8];
+            // Writing through the raw pointer initialises the eight elements.
+            unsafe { _mm256_storeu_ps(s.as_mut_ptr().cast::<f32>(), self.0) }
         }
         #[inline(always)]
         fn add(self, o: Self) -> Self {
@@ -180,11 +216,16 @@ mod avx2 {
             Avx2(unsafe { _mm256_sub_ps(self.0, o.0) })
         }
         #[inline(always)]
+        fn mul(self, o: Self) -> Self {
+            Avx2(unsafe { _mm256_mul_ps(self.0, o.0) })
+        }
+        #[inline(always)]
         fn neg(self) -> Self {
             Avx2(unsafe { _mm256_xor_ps(self.0, _mm256_set1_ps(-0.0)) })
         }
         #[inline(always)]
         fn mask(lo: isize, hi: isize) -> Self {
+            check_cpu();
             unsafe {
                 let idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
                 let lo = _mm256_set1_epi32(lo.clamp(-1, 8) as i32 - 1);
@@ -311,6 +352,7 @@ mod tests {
         assert_eq!(bits(al), pbits(pl));
         assert_eq!(bits(ah), pbits(ph));
         assert_eq!(bits(aa.sub(ab).neg()), pbits(pa.sub(pb).neg()));
+        assert_eq!(bits(aa.mul(ab)), pbits(pa.mul(pb)));
         assert_eq!(bits(Avx2::zero().neg()), pbits(Portable::zero().neg()));
         for (lo, hi) in [(-9, 20), (3, 6), (0, 0), (7, 8), (-2, 1), (9, 12)] {
             let (am, pm) = (Avx2::mask(lo, hi), Portable::mask(lo, hi));

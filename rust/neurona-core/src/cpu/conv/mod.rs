@@ -25,10 +25,10 @@
 //! Algorithms: 3x3 stride-1 undilated ungrouped convolutions (padding 0..=2) use Winograd for
 //! the forward pass and both gradients: F(4x4, 3x3) with at least 16 channels in and out
 //! (`winograd4.rs`), else F(2x2, 3x3) with at least 8 (`winograd.rs`, its transforms 8 tiles
-//! at a time through `lanes.rs`); F(4x4)'s weight-gradient sums go through `dot_gemm.rs`,
-//! F(2x2)'s through the packed GEMM. Everything else is
-//! im2col on cache-sized column tiles times the weights through `crate::cpu::gemm` (1x1
-//! stride-1 layers skip the copy). Results are float-rounding-close to the direct sum, within the
+//! at a time through `lanes.rs`); both sum their weight gradients with the batched packed
+//! GEMM. Everything else is im2col on cache-sized column tiles times the weights through
+//! `crate::cpu::gemm` (1x1 stride-1 layers skip the copy; wide tiles take their weight
+//! gradient as in-place dot products, `dot_gemm.rs`). Results are float-rounding-close to the direct sum, within the
 //! usual `K * eps * sum|terms|` bound the tests check.
 //!
 //! Kernels run on rayon's current pool (the caller `install`s one to choose the thread count),
@@ -46,6 +46,7 @@ mod pool_max;
 mod pool_max_2x2;
 pub(crate) mod scratch;
 mod simd;
+mod uninit;
 mod winograd;
 mod winograd4;
 mod winograd4_transforms;

@@ -8,6 +8,8 @@
 //! tasks keep private 16-plane accumulators that are added in task order, so results are bitwise
 //! identical for any thread count.
 
+use std::mem::MaybeUninit;
+
 use rayon::prelude::*;
 
 use super::conv2d_backward::lane_sum;
@@ -15,6 +17,7 @@ use super::conv2d_forward::PAR_MIN_FLOPS;
 use super::lanes::{lanes_variant, F32x8};
 use super::params::Conv2dGeom;
 use super::scratch::{stale, zeroed, Buf};
+use super::uninit;
 use super::winograd_product::multiply_positions;
 use super::winograd_transforms::{
     grad_out_transform, input_transform, output_transform, row_stride, weight_grad_tile,
@@ -110,6 +113,13 @@ fn panel_rows(max_tiles: usize, tw: usize) -> usize {
         .unwrap_or(max)
 }
 
+/// Floats per transformed position plane of `channels` rows `ld` apart: one cache line more
+/// than the rows need, so that a group's 16 loads or stores (one per plane, planes often a
+/// multiple of 1 or 2 KiB apart otherwise) spread over the cache's sets.
+fn plane_len(channels: usize, ld: usize) -> usize {
+    channels * ld + 16
+}
+
 /// Per-task scratch: transformed input and transformed output (or output gradient), sized for
 /// the largest chunk, rows `ld` apart.
 struct Scratch {
@@ -125,8 +135,8 @@ fn scratch(p: &Problem, rows_per_chunk: usize) -> Scratch {
     let ld = row_stride(rows_per_chunk * p.tw);
     Scratch {
         ld,
-        v: stale(16 * p.c_in * ld),
-        m: stale(16 * p.c_out * ld),
+        v: stale(16 * plane_len(p.c_in, ld)),
+        m: stale(16 * plane_len(p.c_out, ld)),
     }
 }
 
@@ -152,7 +162,16 @@ fn transform_input<S: F32x8>(
             let (n, ty) = locate(p, r0 + rr);
             ((n * p.c_in + c) * plane, ty)
         };
-        input_transform::<S>(x, (p.h, p.w), p.pad, cc, row, v, c * ld, p.c_in * ld);
+        input_transform::<S>(
+            x,
+            (p.h, p.w),
+            p.pad,
+            cc,
+            row,
+            v,
+            c * ld,
+            plane_len(p.c_in, ld),
+        );
     }
 }
 
@@ -182,7 +201,13 @@ fn transform_weights(weight: &[f32], c_out: usize, c_in: usize, flip: bool) -> B
 }
 
 /// `out = correlate(x, kernel whose transform is u) + bias` for problem `p`.
-fn correlate(p: &Problem, x: &[f32], u: &[f32], bias: Option<&[f32]>, out: &mut [f32]) {
+fn correlate(
+    p: &Problem,
+    x: &[f32],
+    u: &[f32],
+    bias: Option<&[f32]>,
+    out: &mut [MaybeUninit<f32>],
+) {
     // Tasks of several chunks (for small planes several samples), so chunks are rarely cut
     // short by the end of a task; still at least 8 tasks where the batch allows.
     let spt = (4 * TARGET_TILES / (p.th * p.tw)).clamp(1, (p.batch / 8).max(1));
@@ -203,7 +228,7 @@ fn correlate_chunks<S: F32x8>(
     u: &[f32],
     bias: Option<&[f32]>,
     sc: &mut Scratch,
-    out_t: &mut [f32],
+    out_t: &mut [MaybeUninit<f32>],
     x_t: &[f32],
 ) {
     let out_len = p.c_out * p.oh * p.ow;
@@ -217,7 +242,15 @@ fn correlate_chunks<S: F32x8>(
         };
         let ld = sc.ld;
         transform_input::<S>(p, x_t, r0, cc, ld, &mut sc.v);
-        multiply_positions(16, u, &sc.v, &mut sc.m, (p.c_in, p.c_out, cc.cols()), ld);
+        let planes = (ld, plane_len(p.c_in, ld), plane_len(p.c_out, ld));
+        multiply_positions(
+            16,
+            u,
+            &sc.v,
+            &mut sc.m,
+            (p.c_in, p.c_out, cc.cols()),
+            planes,
+        );
         let oplane = p.oh * p.ow;
         for k in 0..p.c_out {
             let bk = bias.map_or(0.0, |b| b[k]);
@@ -225,14 +258,14 @@ fn correlate_chunks<S: F32x8>(
                 let (n, ty) = locate(p, r0 + rr);
                 ((n * p.c_out + k) * oplane, ty)
             };
-            let (m, base, plane) = (&sc.m, k * ld, p.c_out * ld);
+            let (m, base, plane) = (&sc.m, k * ld, plane_len(p.c_out, ld));
             output_transform::<S>(m, base, plane, cc, (p.oh, p.ow), bk, out_t, row);
         }
         r0 += cc.nr;
     }
 }
 
-lanes_variant!(fn correlate_task => correlate_chunks(p: &Problem, u: &[f32], bias: Option<&[f32]>, sc: &mut Scratch, out_t: &mut [f32], x_t: &[f32]));
+lanes_variant!(fn correlate_task => correlate_chunks(p: &Problem, u: &[f32], bias: Option<&[f32]>, sc: &mut Scratch, out_t: &mut [MaybeUninit<f32>], x_t: &[f32]));
 
 /// conv2d forward for a geometry where `applies(g)`.
 pub(crate) fn forward(
@@ -240,7 +273,7 @@ pub(crate) fn forward(
     input: &[f32],
     weight: &[f32],
     bias: Option<&[f32]>,
-    output: &mut [f32],
+    output: &mut [MaybeUninit<f32>],
 ) {
     let p = Problem::new(g.batch, g.c_in, (g.h, g.w), g.c_out, (g.pad_h, g.pad_w));
     let u = transform_weights(weight, g.c_out, g.c_in, false);
@@ -252,7 +285,7 @@ pub(crate) fn backward_input(
     g: &Conv2dGeom,
     weight: &[f32],
     grad_out: &[f32],
-    grad_input: &mut [f32],
+    grad_input: &mut [MaybeUninit<f32>],
 ) {
     let p = Problem::new(
         g.batch,
@@ -272,8 +305,8 @@ pub(crate) fn backward_weight(
     g: &Conv2dGeom,
     input: &[f32],
     grad_out: &[f32],
-    grad_weight: &mut [f32],
-    grad_bias: Option<&mut [f32]>,
+    grad_weight: &mut [MaybeUninit<f32>],
+    grad_bias: Option<&mut [MaybeUninit<f32>]>,
 ) {
     let p = Problem::new(g.batch, g.c_in, (g.h, g.w), g.c_out, (g.pad_h, g.pad_w));
     let (in_len, out_len) = (p.c_in * p.h * p.w, p.c_out * p.oh * p.ow);
@@ -316,10 +349,10 @@ pub(crate) fn backward_weight(
         .enumerate()
         .for_each(|(j, out)| {
             let s: [f32; 16] = std::array::from_fn(|xi| total[xi * kc + j]);
-            out.copy_from_slice(&weight_grad_tile(&s));
+            uninit::copy(out, &weight_grad_tile(&s));
         });
     if let Some(gb) = grad_bias {
-        gb.copy_from_slice(&total[16 * kc..]);
+        uninit::copy(gb, &total[16 * kc..]);
     }
 }
 
@@ -355,10 +388,14 @@ fn weight_chunks<S: F32x8>(
                 let (n, ty) = locate(p, r0 + rr);
                 ((n * p.c_out + k) * oplane, ty)
             };
-            let (base, plane) = (k * ld, p.c_out * ld);
+            let (base, plane) = (k * ld, plane_len(p.c_out, ld));
             grad_out_transform::<S>(dy_t, (p.oh, p.ow), cc, row, &mut sc.m, base, plane);
         }
-        let (sk, vk, dk) = (p.c_out * p.c_in, p.c_in * ld, p.c_out * ld);
+        let (sk, vk, dk) = (
+            p.c_out * p.c_in,
+            plane_len(p.c_in, ld),
+            plane_len(p.c_out, ld),
+        );
         // Position 5 (the middle of A dY A^T) is the sum of the tile's four values.
         for (k, b) in s[16 * sk..].iter_mut().enumerate() {
             *b += lane_sum(&sc.m[5 * dk + k * ld..5 * dk + k * ld + n]);

@@ -11,29 +11,34 @@
 //!
 //! Work is cut in tasks of whole samples (a count fixed by the shape), each processed in chunks
 //! of tile rows: transform the chunk, run the 36 GEMMs, transform back. Weight-gradient tasks
-//! keep private 36-plane accumulators that are added in task order, so results are bitwise
-//! identical for any thread count.
+//! keep private 36-plane accumulators (summed by one batched packed GEMM per chunk) that are
+//! added in task order, so results are bitwise identical for any thread count.
+
+use std::mem::MaybeUninit;
 
 use rayon::prelude::*;
 
 use super::conv2d_forward::PAR_MIN_FLOPS;
-use super::dot_gemm::gemm_abt_acc;
+use super::lanes::{lanes_variant, F32x8};
 use super::params::Conv2dGeom;
 use super::scratch::{stale, zeroed, Buf};
-use super::simd::avx2_variant;
+use super::uninit;
 use super::winograd4_transforms::{
     grad_out_transform, input_transform, output_transform, scratch_len, weight_grad_tile,
     weight_tile, Chunk,
 };
 use super::winograd_product::multiply_positions;
+use super::winograd_transforms::row_stride;
+use crate::cpu::gemm::{sgemm_batched, Epilogue, MatMut, MatRef};
 
 /// Channels needed on both sides (see the module doc on rounding).
 const MIN_CHANNELS: usize = 16;
 /// Tiles per forward / input-gradient chunk (the GEMMs' width): wide, so packing the 36
 /// transformed kernels once per chunk stays small next to the products.
 const TARGET_TILES: usize = 256;
-/// Tiles per weight-gradient chunk: the length of its dot products.
-const WEIGHT_TILES: usize = 512;
+/// Tiles per weight-gradient chunk: the length of its GEMMs' sums (256 measured a little
+/// faster than 128 or 512 and 1024 on both F(4x4) benchmark layers).
+const WEIGHT_TILES: usize = 256;
 /// At most this many weight-gradient partials.
 const MAX_WEIGHT_TASKS: usize = 16;
 
@@ -110,22 +115,31 @@ impl Problem {
     }
 }
 
-/// Per-task buffers: transform scratch, transformed input, transformed output (or gradient).
+/// Per-task buffers: transform scratch, transformed input, transformed output (or gradient),
+/// rows `ld` apart.
 struct Scratch {
+    ld: usize,
     t: Buf,
     v: Buf,
     m: Buf,
 }
 
-/// `correlate` writes every column of `v` and `m` it reads (the input transform and a beta-0
-/// GEMM), so it takes them `stale`; the weight gradient keeps them zeroed.
-fn scratch(p: &Problem, rows: usize, correlate: bool) -> Scratch {
-    let vm = if correlate { stale } else { zeroed };
-    let n = (rows * p.tw).next_multiple_of(8);
+/// Floats per transformed position plane of `channels` rows `ld` apart: one cache line more
+/// than the rows need, so that a group's 36 loads or stores (one per plane, planes often a
+/// multiple of 4 KiB apart otherwise) fall in different cache sets instead of thrashing a few.
+fn plane_len(channels: usize, ld: usize) -> usize {
+    channels * ld + 16
+}
+
+/// Taken `stale`: every column of `v` and `m` a kernel reads is written first (by a transform
+/// or the beta-0 GEMM; the weight gradient's GEMMs sum over the chunk's columns only).
+fn scratch(p: &Problem, rows: usize) -> Scratch {
+    let ld = row_stride(rows * p.tw);
     Scratch {
-        t: zeroed(scratch_len(n)),
-        v: vm(36 * p.c_in * n),
-        m: vm(36 * p.c_out * n),
+        ld,
+        t: zeroed(scratch_len(ld)),
+        v: stale(36 * plane_len(p.c_in, ld)),
+        m: stale(36 * plane_len(p.c_out, ld)),
     }
 }
 
@@ -154,7 +168,13 @@ fn transform_weights(weight: &[f32], c_out: usize, c_in: usize, flip: bool) -> B
 }
 
 /// `out = correlate(x, kernel whose transform is u) + bias` for problem `p`.
-fn correlate(p: &Problem, x: &[f32], u: &[f32], bias: Option<&[f32]>, out: &mut [f32]) {
+fn correlate(
+    p: &Problem,
+    x: &[f32],
+    u: &[f32],
+    bias: Option<&[f32]>,
+    out: &mut [MaybeUninit<f32>],
+) {
     let tiles = p.th * p.tw;
     let spt = (TARGET_TILES / tiles).clamp(1, (p.batch / 8).max(1));
     let rpc = (TARGET_TILES / p.tw).max(1).min(spt * p.th);
@@ -163,20 +183,20 @@ fn correlate(p: &Problem, x: &[f32], u: &[f32], bias: Option<&[f32]>, out: &mut 
         .zip(x.par_chunks(spt * in_len))
         .with_min_len(p.min_len())
         .for_each_init(
-            || scratch(p, rpc, true),
+            || scratch(p, rpc),
             |sc, (out_t, x_t)| correlate_task(p, rpc, u, bias, sc, out_t, x_t),
         );
 }
 
 /// One task of `correlate`: all tile rows of the samples in `x_t`, chunk by chunk.
 #[inline(always)]
-fn correlate_chunks(
+fn correlate_chunks<S: F32x8>(
     p: &Problem,
     rpc: usize,
     u: &[f32],
     bias: Option<&[f32]>,
     sc: &mut Scratch,
-    out_t: &mut [f32],
+    out_t: &mut [MaybeUninit<f32>],
     x_t: &[f32],
 ) {
     let (plane_in, plane_out) = (p.h * p.w, p.oh * p.ow);
@@ -187,49 +207,29 @@ fn correlate_chunks(
             nr: rpc.min(rows - r0),
             tw: p.tw,
         };
-        let n = cc.cols();
-        let (vk, mk) = (p.c_in * n, p.c_out * n);
+        let (n, ld) = (cc.cols(), sc.ld);
+        let (vk, mk) = (plane_len(p.c_in, ld), plane_len(p.c_out, ld));
         for c in 0..p.c_in {
             let row = |rr: usize| {
                 let (s, ty) = p.locate(r0 + rr);
                 ((s * p.c_in + c) * plane_in, ty)
             };
-            input_transform(
-                x_t,
-                (p.h, p.w),
-                p.pad,
-                cc,
-                row,
-                &mut sc.t,
-                &mut sc.v,
-                c * n,
-                vk,
-            );
+            input_transform::<S>(x_t, (p.h, p.w), p.pad, cc, row, &mut sc.v, c * ld, vk);
         }
-        multiply_positions(36, u, &sc.v, &mut sc.m, (p.c_in, p.c_out, n), n);
+        multiply_positions(36, u, &sc.v, &mut sc.m, (p.c_in, p.c_out, n), (ld, vk, mk));
         for k in 0..p.c_out {
             let bk = bias.map_or(0.0, |b| b[k]);
             let row = |rr: usize| {
                 let (s, ty) = p.locate(r0 + rr);
                 ((s * p.c_out + k) * plane_out, ty)
             };
-            output_transform(
-                &sc.m,
-                k * n,
-                mk,
-                cc,
-                (p.oh, p.ow),
-                bk,
-                &mut sc.t,
-                out_t,
-                row,
-            );
+            output_transform::<S>(&sc.m, k * ld, mk, cc, (p.oh, p.ow), bk, out_t, row);
         }
         r0 += cc.nr;
     }
 }
 
-avx2_variant!(fn correlate_task => correlate_chunks(p: &Problem, rpc: usize, u: &[f32], bias: Option<&[f32]>, sc: &mut Scratch, out_t: &mut [f32], x_t: &[f32]));
+lanes_variant!(fn correlate_task => correlate_chunks(p: &Problem, rpc: usize, u: &[f32], bias: Option<&[f32]>, sc: &mut Scratch, out_t: &mut [MaybeUninit<f32>], x_t: &[f32]));
 
 /// conv2d forward for a geometry where `applies(g)`.
 pub(crate) fn forward(
@@ -237,7 +237,7 @@ pub(crate) fn forward(
     input: &[f32],
     weight: &[f32],
     bias: Option<&[f32]>,
-    output: &mut [f32],
+    output: &mut [MaybeUninit<f32>],
 ) {
     let p = Problem::new(g.batch, g.c_in, (g.h, g.w), g.c_out, (g.pad_h, g.pad_w));
     let u = transform_weights(weight, g.c_out, g.c_in, false);
@@ -249,7 +249,7 @@ pub(crate) fn backward_input(
     g: &Conv2dGeom,
     weight: &[f32],
     grad_out: &[f32],
-    grad_input: &mut [f32],
+    grad_input: &mut [MaybeUninit<f32>],
 ) {
     let p = Problem::new(
         g.batch,
@@ -267,11 +267,11 @@ pub(crate) fn backward_weight(
     g: &Conv2dGeom,
     input: &[f32],
     grad_out: &[f32],
-    grad_weight: &mut [f32],
+    grad_weight: &mut [MaybeUninit<f32>],
 ) {
     let p = Problem::new(g.batch, g.c_in, (g.h, g.w), g.c_out, (g.pad_h, g.pad_w));
     let (in_len, out_len) = (p.c_in * p.h * p.w, p.c_out * p.oh * p.ow);
-    // Samples per task: enough that a task's dot products run over a whole `WEIGHT_TILES`
+    // Samples per task: enough that a task's GEMM sums run over a whole `WEIGHT_TILES`
     // (small planes have few tiles per sample), and at most `MAX_WEIGHT_TASKS` tasks.
     let chunk = p
         .batch
@@ -291,7 +291,7 @@ pub(crate) fn backward_weight(
         )
         .with_min_len(p.min_len())
         .for_each_init(
-            || scratch(p, rpc, false),
+            || scratch(p, rpc),
             |sc, (s, (x_t, dy_t))| weight_task(p, rpc, sc, s, x_t, dy_t),
         );
     // Add the partials into the first in task order (threads split the elements, not the
@@ -315,14 +315,14 @@ pub(crate) fn backward_weight(
         .enumerate()
         .for_each(|(j, out)| {
             let s: [f32; 36] = std::array::from_fn(|xi| total[xi * kc + j]);
-            out.copy_from_slice(&weight_grad_tile(&s));
+            uninit::copy(out, &weight_grad_tile(&s));
         });
 }
 
 /// One task of `backward_weight`: accumulates the transformed weight gradient of the samples in
 /// `x_t` / `dy_t` into `s` (36 planes of `c_out x c_in`).
 #[inline(always)]
-fn weight_chunks(
+fn weight_chunks<S: F32x8>(
     p: &Problem,
     rpc: usize,
     sc: &mut Scratch,
@@ -338,25 +338,15 @@ fn weight_chunks(
             nr: rpc.min(rows - r0),
             tw: p.tw,
         };
-        // Rows padded to whole vectors with zeros: the dot products run over all `n8`.
-        let (n, n8) = (cc.cols(), cc.cols().next_multiple_of(8));
-        let (vk, dk, sk) = (p.c_in * n8, p.c_out * n8, p.c_out * p.c_in);
+        let (n, ld) = (cc.cols(), sc.ld);
+        let (vk, dk) = (plane_len(p.c_in, ld), plane_len(p.c_out, ld));
+        let sk = p.c_out * p.c_in;
         for c in 0..p.c_in {
             let row = |rr: usize| {
                 let (s, ty) = p.locate(r0 + rr);
                 ((s * p.c_in + c) * plane_in, ty)
             };
-            input_transform(
-                x_t,
-                (p.h, p.w),
-                p.pad,
-                cc,
-                row,
-                &mut sc.t,
-                &mut sc.v,
-                c * n8,
-                vk,
-            );
+            input_transform::<S>(x_t, (p.h, p.w), p.pad, cc, row, &mut sc.v, c * ld, vk);
         }
         for k in 0..p.c_out {
             let row = |rr: usize| {
@@ -370,25 +360,31 @@ fn weight_chunks(
                 row,
                 &mut sc.t,
                 &mut sc.m,
-                k * n8,
+                k * ld,
                 dk,
             );
         }
-        if n8 > n {
-            for (buf, ch) in [(&mut sc.v, p.c_in), (&mut sc.m, p.c_out)] {
-                for row in buf[..36 * ch * n8].chunks_exact_mut(n8) {
-                    row[n..].fill(0.0);
-                }
-            }
-        }
-        // S[xi] += D[xi] V[xi]^T: both have the summed (tile) index contiguous.
-        for xi in 0..36 {
-            let (d, v) = (&sc.m[xi * dk..(xi + 1) * dk], &sc.v[xi * vk..(xi + 1) * vk]);
-            let sx = &mut s[xi * sk..(xi + 1) * sk];
-            gemm_abt_acc((p.c_out, p.c_in, n8), d, n8, v, n8, sx, p.c_in);
-        }
+        // S[xi] += D[xi] V[xi]^T, summed over the chunk's n tiles, as one batched GEMM: its
+        // micro-kernel reads D in place (a strided A) and packs V^T, and a chunk's long sum
+        // amortises that packing (row-by-row dot products were bound by L2 bandwidth).
+        let a = MatRef {
+            data: &sc.m[..36 * dk],
+            rows: p.c_out,
+            cols: n,
+            rs: ld,
+            cs: 1,
+        };
+        let b = MatRef {
+            data: &sc.v[..36 * vk],
+            rows: n,
+            cols: p.c_in,
+            rs: 1,
+            cs: ld,
+        };
+        let c = MatMut::row_major(&mut s[..36 * sk], p.c_out, p.c_in);
+        sgemm_batched(36, 1.0, a, dk, b, vk, 1.0, c, sk, Epilogue::None);
         r0 += cc.nr;
     }
 }
 
-avx2_variant!(fn weight_task => weight_chunks(p: &Problem, rpc: usize, sc: &mut Scratch, s: &mut [f32], x_t: &[f32], dy_t: &[f32]));
+lanes_variant!(fn weight_task => weight_chunks(p: &Problem, rpc: usize, sc: &mut Scratch, s: &mut [f32], x_t: &[f32], dy_t: &[f32]));

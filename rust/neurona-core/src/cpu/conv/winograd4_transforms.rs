@@ -16,10 +16,20 @@
 //!
 //! Transformed data lives in 36 planes (position `xi = 6 * i + j`), each a `channels x n`
 //! matrix whose columns are the chunk's tiles, tile row after tile row (column `rr * tw + t`).
-//! Every transform first gathers the tile elements it needs into arrays over the columns, then
-//! runs its arithmetic as long loops over all columns (which vectorise even when rows are only a
-//! few tiles wide). Multiplies by constants and adds are never fused by Rust, so the plain and the
-//! AVX2 builds of these loops give bitwise the same results.
+//! The input and output transforms work on groups of 8 consecutive tiles of one tile row
+//! through `lanes.rs`, as F(2x2)'s do: each of a group's six input rows is loaded as two
+//! 16-value windows (zero outside the plane) and split into its four column phases, and output
+//! rows are interleaved back from them; a chunk's rows are `row_stride` apart, for a row's last
+//! group may run (input) or read (output) up to 7 columns past it.
+//! The gradient transform first gathers the tile elements it needs into arrays over
+//! the columns, then runs its arithmetic as long loops over all columns (which vectorise even
+//! when rows are only a few tiles wide). Multiplies by constants and adds are never fused by
+//! Rust, so the plain and the AVX2 builds of these loops give bitwise the same results.
+
+use std::mem::MaybeUninit;
+
+use super::lanes::{window16, F32x8, Window};
+use super::winograd_transforms::valid_lanes;
 
 /// Where the chunk's tile rows live: `nr` rows of `tw` tiles; `row(rr)` gives the offset of tile
 /// row `rr`'s plane and its tile-row index.
@@ -37,36 +47,7 @@ impl Chunk {
 
 /// Scratch floats the transforms need for chunks of up to `n` columns.
 pub(crate) fn scratch_len(n: usize) -> usize {
-    46 * n + 8
-}
-
-/// `B^T` applied to six values.
-#[inline(always)]
-fn bt(d: [f32; 6]) -> [f32; 6] {
-    let [d0, d1, d2, d3, d4, d5] = d;
-    let (t1, t2) = (d4 - 4.0 * d2, d3 - 4.0 * d1);
-    let (t3, t4) = (d4 - d2, 2.0 * (d3 - d1));
-    [
-        (4.0 * d0 - 5.0 * d2) + d4,
-        t1 + t2,
-        t1 - t2,
-        t3 + t4,
-        t3 - t4,
-        (4.0 * d1 - 5.0 * d3) + d5,
-    ]
-}
-
-/// `A^T` applied to six values.
-#[inline(always)]
-fn at(m: [f32; 6]) -> [f32; 4] {
-    let [m0, m1, m2, m3, m4, m5] = m;
-    let (s12, d12, s34, d34) = (m1 + m2, m1 - m2, m3 + m4, m3 - m4);
-    [
-        (m0 + s12) + s34,
-        d12 + 2.0 * d34,
-        s12 + 4.0 * s34,
-        (d12 + 8.0 * d34) + m5,
-    ]
+    28 * n + 8
 }
 
 /// `A` (6x4) applied to four values.
@@ -104,66 +85,6 @@ fn gather4(src: &[f32], [g0, g1, g2, g3]: [&mut [f32]; 4]) {
     }
 }
 
-/// `g[j][t] = src[4 t + j]` for the first two phases only.
-#[inline(always)]
-fn gather2(src: &[f32], [g0, g1]: [&mut [f32]; 2]) {
-    for ((s, a), b) in src.chunks_exact(4).zip(g0.iter_mut()).zip(g1.iter_mut()) {
-        (*a, *b) = (s[0], s[1]);
-    }
-}
-
-/// `dst[4 t + q] = ys[q][t]` while `dst` lasts (its length need not be a multiple of 4): 4x4
-/// transposes per group of four tiles, then tile by tile.
-#[inline(always)]
-fn scatter4([y0, y1, y2, y3]: [&[f32]; 4], dst: &mut [f32]) {
-    let whole = dst.len() / 4;
-    let blocks = whole / 4;
-    for b in 0..blocks {
-        let d: &mut [f32; 16] = (&mut dst[16 * b..16 * b + 16]).try_into().expect("16");
-        let r = 4 * b..4 * b + 4;
-        let y: [&[f32; 4]; 4] = [
-            y0[r.clone()].try_into().expect("4"),
-            y1[r.clone()].try_into().expect("4"),
-            y2[r.clone()].try_into().expect("4"),
-            y3[r].try_into().expect("4"),
-        ];
-        for k in 0..4 {
-            d[4 * k..4 * k + 4].copy_from_slice(&[y[0][k], y[1][k], y[2][k], y[3][k]]);
-        }
-    }
-    for t in 4 * blocks..whole {
-        let d: &mut [f32; 4] = (&mut dst[4 * t..4 * t + 4]).try_into().expect("4");
-        *d = [y0[t], y1[t], y2[t], y3[t]];
-    }
-    for (q, o) in dst[4 * whole..].iter_mut().enumerate() {
-        *o = [y0, y1, y2, y3][q][whole];
-    }
-}
-
-/// `prow[c] = src[c - pad]` where that is inside `src`, else 0. Rows are short (a dozen floats
-/// on a 14-wide plane), so this copies in fixed blocks of 8 and element by element rather than
-/// through `memcpy` / `memset` calls, whose per-call cost would exceed the copy.
-#[inline(always)]
-fn padded_row(src: &[f32], pad: usize, prow: &mut [f32]) {
-    let pad = pad.min(prow.len());
-    for p in &mut prow[..pad] {
-        *p = 0.0;
-    }
-    let body = &mut prow[pad..];
-    let k = src.len().min(body.len());
-    let blocks = k / 8;
-    for b in 0..blocks {
-        let d: &mut [f32; 8] = (&mut body[8 * b..8 * b + 8]).try_into().expect("8");
-        *d = src[8 * b..8 * b + 8].try_into().expect("8");
-    }
-    for (d, &v) in body[8 * blocks..k].iter_mut().zip(&src[8 * blocks..k]) {
-        *d = v;
-    }
-    for d in &mut body[k..] {
-        *d = 0.0;
-    }
-}
-
 /// Splits `buf` into `K` consecutive arrays of `n` floats.
 #[inline(always)]
 fn arrays<const K: usize>(buf: &mut [f32], n: usize) -> [&mut [f32]; K] {
@@ -171,184 +92,174 @@ fn arrays<const K: usize>(buf: &mut [f32], n: usize) -> [&mut [f32]; K] {
     std::array::from_fn(|_| it.next().expect("K arrays"))
 }
 
-/// Input transform `B^T d B` of one channel for a chunk: the input planes are `h x w`, padded by
-/// `pad` zeros. Writes `v[base + xi * plane + col]` for the chunk's `cc.cols()` columns.
+/// `B^T` applied to six vectors (lane-wise the same operations, in the same order, as `bt`).
+#[inline(always)]
+fn bt_lanes<S: F32x8>(d: [S; 6]) -> [S; 6] {
+    let [d0, d1, d2, d3, d4, d5] = d;
+    let (two, four, five) = (S::splat(2.0), S::splat(4.0), S::splat(5.0));
+    let (t1, t2) = (d4.sub(four.mul(d2)), d3.sub(four.mul(d1)));
+    let (t3, t4) = (d4.sub(d2), two.mul(d3.sub(d1)));
+    [
+        four.mul(d0).sub(five.mul(d2)).add(d4),
+        t1.add(t2),
+        t1.sub(t2),
+        t3.add(t4),
+        t3.sub(t4),
+        four.mul(d1).sub(five.mul(d3)).add(d5),
+    ]
+}
+
+/// Columns `4 t + j` (`j < phases`) of a padded input row for the 8 tiles `t` of a group, from
+/// 32 values of `x` at `start` (two windows, zero outside the row): `g[j]` holds phase `j`.
+#[inline(always)]
+fn phases<S: F32x8>(x: &[f32], start: isize, (w0, w1): (&Window<S>, &Window<S>)) -> [S; 4] {
+    let (a, b) = window16::<S>(x, start, w0);
+    let (c, d) = window16::<S>(x, start + 16, w1);
+    // Even / odd columns, then even / odd of those: phases (0, 2) and (1, 3).
+    let (eab, oab) = S::split(a, b);
+    let (ecd, ocd) = S::split(c, d);
+    let (g0, g2) = S::split(eab, ecd);
+    let (g1, g3) = S::split(oab, ocd);
+    [g0, g1, g2, g3]
+}
+
+/// Input transform `B^T d B` of one channel for a chunk, 8 tiles of a tile row at a time:
+/// `row(rr)` gives the offset in `x` of tile row `rr`'s plane (`h x w`, padded by `pad`
+/// zeros) and its tile-row index. Writes `v[base + xi * plane + col]` for the chunk's columns
+/// (and junk up to 7 columns past them: `row_stride` leaves room).
+///
+/// Groups run last to first, so a row's last group, which may spill into the next row's
+/// first columns, is overwritten by it.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-pub(crate) fn input_transform(
+pub(crate) fn input_transform<S: F32x8>(
     x: &[f32],
     (h, w): (usize, usize),
     (pad_h, pad_w): (usize, usize),
     cc: Chunk,
     row: impl Fn(usize) -> (usize, usize),
-    scratch: &mut [f32],
     v: &mut [f32],
     base: usize,
     plane: usize,
 ) {
-    let (n, tw) = (cc.cols(), cc.tw);
-    let (gh, rest) = scratch.split_at_mut(42 * n);
-    let (g, hbuf) = gh.split_at_mut(6 * n);
-    let mut g = arrays::<6>(g, n);
-    let mut hh = arrays::<36>(hbuf, n);
-    // Tiles `lo..hi` read only columns inside the input row (through column 4 t + 7, the
-    // group `gather2` reads), straight from `x`. When some tiles reach into the padding (every
-    // tile of a narrow plane may), the row is first copied into `prow` with its zeros around
-    // it and all tiles are gathered from there: a short copy instead of element-wise bounds
-    // checks for most of the row.
-    let lo = pad_w.div_ceil(4).min(tw);
-    let hi = if w + pad_w >= 8 {
-        ((w + pad_w - 8) / 4 + 1).clamp(lo, tw)
-    } else {
-        lo
-    };
-    let direct = lo == 0 && hi == tw;
-    let prow = &mut rest[..4 * tw + 4];
-    for i in 0..6 {
-        // Gather row i of every tile: g[j][col] = padded row (4 ty + i), column 4 t + j.
+    for t0 in (0..cc.tw).step_by(8).rev() {
+        // Padded column 4 t of tile t is input column 4 t - pad_w.
+        let s = (4 * t0) as isize - pad_w as isize;
+        let win = |o: isize| {
+            let (lo, hi) = valid_lanes(s + o, w);
+            Window::<S>::new(lo, hi)
+        };
+        let (w0, w1, w4, w5) = (win(0), win(16), win(4), win(20));
+        // Consecutive tile rows of a plane share two input rows: the last two of one are the
+        // first two of the next, transformed once.
+        let mut next = (usize::MAX, usize::MAX);
+        let mut shared = [[S::zero(); 6]; 2];
         for rr in 0..cc.nr {
             let (x0, ty) = row(rr);
-            let r = 4 * ty + i;
-            let seg = rr * tw..(rr + 1) * tw;
-            let [g0, g1, g2, g3, g4, g5] = &mut g;
-            if r < pad_h || r - pad_h >= h {
-                for gj in [g0, g1, g2, g3, g4, g5] {
-                    gj[seg.clone()].fill(0.0);
-                }
-                continue;
-            }
-            let src = &x[x0 + (r - pad_h) * w..x0 + (r - pad_h + 1) * w];
-            let s: &[f32] = if direct {
-                src
+            // B^T across each of the six rows: hh[i][j].
+            let mut hh = [[S::zero(); 6]; 6];
+            let first = if (x0, ty) == next {
+                (hh[0], hh[1]) = (shared[0], shared[1]);
+                2
             } else {
-                padded_row(src, pad_w, prow);
-                prow
+                0
             };
-            gather4(
-                s,
-                [
-                    &mut g0[seg.clone()],
-                    &mut g1[seg.clone()],
-                    &mut g2[seg.clone()],
-                    &mut g3[seg.clone()],
-                ],
-            );
-            // Columns 4 t + 4 and 4 t + 5 are phases 0 and 1 of the next tile.
-            gather2(&s[4..], [&mut g4[seg.clone()], &mut g5[seg]]);
-        }
-        // B^T across the row.
-        let (g0, g1, g2, g3, g4, g5) = (
-            &g[0][..n],
-            &g[1][..n],
-            &g[2][..n],
-            &g[3][..n],
-            &g[4][..n],
-            &g[5][..n],
-        );
-        let [h0, h1, h2, h3, h4, h5] = &mut hh[6 * i..6 * i + 6] else {
-            unreachable!()
-        };
-        let (h0, h1, h2, h3, h4, h5) = (
-            &mut h0[..n],
-            &mut h1[..n],
-            &mut h2[..n],
-            &mut h3[..n],
-            &mut h4[..n],
-            &mut h5[..n],
-        );
-        for t in 0..n {
-            let r = bt([g0[t], g1[t], g2[t], g3[t], g4[t], g5[t]]);
-            h0[t] = r[0];
-            h1[t] = r[1];
-            h2[t] = r[2];
-            h3[t] = r[3];
-            h4[t] = r[4];
-            h5[t] = r[5];
-        }
-    }
-    // B^T down each column j of the tile: v[6 k + j] from hh[6 i + j], i = 0..6.
-    for j in 0..6 {
-        let hs: [&[f32]; 6] = std::array::from_fn(|i| &hh[6 * i + j][..n]);
-        let outs: [&mut [f32]; 6] = {
-            let mut it = v[base..].chunks_mut(plane);
-            let mut all: [Option<&mut [f32]>; 36] = std::array::from_fn(|_| it.next());
-            std::array::from_fn(|k| &mut all[6 * k + j].take().expect("36 planes")[..n])
-        };
-        for t in 0..n {
-            let r = bt([hs[0][t], hs[1][t], hs[2][t], hs[3][t], hs[4][t], hs[5][t]]);
-            for k in 0..6 {
-                outs[k][t] = r[k];
+            for (i, hi) in hh.iter_mut().enumerate().skip(first) {
+                let pr = 4 * ty + i;
+                if pr < pad_h || pr - pad_h >= h {
+                    continue;
+                }
+                let start = (x0 + (pr - pad_h) * w) as isize + s;
+                let [g0, g1, g2, g3] = phases(x, start, (&w0, &w1));
+                // Columns 4 t + 4 and 4 t + 5: phases 0 and 1 of the next tile.
+                let [g4, g5, _, _] = phases(x, start + 4, (&w4, &w5));
+                *hi = bt_lanes([g0, g1, g2, g3, g4, g5]);
+            }
+            shared = [hh[4], hh[5]];
+            next = (x0, ty + 1);
+            // B^T down each column j: position 6 k + j.
+            let col = base + rr * cc.tw + t0;
+            for j in 0..6 {
+                let r = bt_lanes(std::array::from_fn(|i| hh[i][j]));
+                for (k, val) in r.into_iter().enumerate() {
+                    val.store(&mut v[col + (6 * k + j) * plane..]);
+                }
             }
         }
     }
 }
 
-/// Output transform `A^T M A` + bias of one channel for a chunk: reads
-/// `m[base + xi * plane + col]`; `out_row(rr)` gives the offset of tile row `rr`'s output plane
-/// (`oh x ow`) and its tile-row index.
+/// `A^T` applied to six vectors (lane-wise the same operations, in the same order, as `at`).
+#[inline(always)]
+fn at_lanes<S: F32x8>(m: [S; 6]) -> [S; 4] {
+    let [m0, m1, m2, m3, m4, m5] = m;
+    let (s12, d12, s34, d34) = (m1.add(m2), m1.sub(m2), m3.add(m4), m3.sub(m4));
+    let (two, four, eight) = (S::splat(2.0), S::splat(4.0), S::splat(8.0));
+    [
+        m0.add(s12).add(s34),
+        d12.add(two.mul(d34)),
+        s12.add(four.mul(s34)),
+        d12.add(eight.mul(d34)).add(m5),
+    ]
+}
+
+/// Output transform `A^T M A` + bias of one channel for a chunk, 8 tiles of a tile row at a
+/// time: reads `m[base + xi * plane + col]` (and, harmlessly, up to 7 columns past the chunk,
+/// which `row_stride` leaves room for); `out_row(rr)` gives the offset of tile row `rr`'s
+/// output plane (`oh x ow`) and its tile-row index. Writes only inside the plane's rows.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-pub(crate) fn output_transform(
+pub(crate) fn output_transform<S: F32x8>(
     m: &[f32],
     base: usize,
     plane: usize,
     cc: Chunk,
     (oh, ow): (usize, usize),
     bias: f32,
-    scratch: &mut [f32],
-    out: &mut [f32],
+    out: &mut [MaybeUninit<f32>],
     out_row: impl Fn(usize) -> (usize, usize),
 ) {
-    let (n, tw) = (cc.cols(), cc.tw);
-    let (hbuf, rest) = scratch.split_at_mut(24 * n);
-    let ybuf = &mut rest[..16 * n];
-    let mut hh = arrays::<24>(hbuf, n);
-    let mut yy = arrays::<16>(ybuf, n);
-    // A^T across each row i: hh[4 i + q] from m[6 i + j].
-    for i in 0..6 {
-        let ms: [&[f32]; 6] =
-            std::array::from_fn(|j| &m[base + (6 * i + j) * plane..base + (6 * i + j) * plane + n]);
-        let [h0, h1, h2, h3] = &mut hh[4 * i..4 * i + 4] else {
-            unreachable!()
-        };
-        let (h0, h1, h2, h3) = (&mut h0[..n], &mut h1[..n], &mut h2[..n], &mut h3[..n]);
-        for t in 0..n {
-            let r = at([ms[0][t], ms[1][t], ms[2][t], ms[3][t], ms[4][t], ms[5][t]]);
-            h0[t] = r[0];
-            h1[t] = r[1];
-            h2[t] = r[2];
-            h3[t] = r[3];
-        }
-    }
-    // A^T down each column q, then the bias: yy[4 p + q].
-    for q in 0..4 {
-        let hs: [&[f32]; 6] = std::array::from_fn(|i| &hh[4 * i + q][..n]);
-        let [y0, y1, y2, y3] = {
-            let mut all: [Option<&mut [f32]>; 16] = {
-                let mut it = yy.iter_mut();
-                std::array::from_fn(|_| it.next().map(|s| &mut **s))
-            };
-            std::array::from_fn(|p| &mut all[4 * p + q].take().expect("16 arrays")[..n])
-        };
-        for t in 0..n {
-            let r = at([hs[0][t], hs[1][t], hs[2][t], hs[3][t], hs[4][t], hs[5][t]]);
-            y0[t] = r[0] + bias;
-            y1[t] = r[1] + bias;
-            y2[t] = r[2] + bias;
-            y3[t] = r[3] + bias;
-        }
-    }
-    // Scatter: output (4 ty + p, 4 t + q) = yy[4 p + q][rr * tw + t], inside the plane only.
+    let b = S::splat(bias);
     for rr in 0..cc.nr {
         let (o0, ty) = out_row(rr);
-        for p in 0..4 {
-            let y = 4 * ty + p;
-            if y >= oh {
-                break;
+        for t0 in (0..cc.tw).step_by(8) {
+            let col = base + rr * cc.tw + t0;
+            // A^T across each row i: hh[i][q].
+            let hh: [[S; 4]; 6] = std::array::from_fn(|i| {
+                at_lanes(std::array::from_fn(|j| {
+                    S::load(&m[col + (6 * i + j) * plane..])
+                }))
+            });
+            let valid = (ow - 4 * t0).min(32);
+            // A^T down each column q, then the bias: rows[p][q].
+            let cols: [[S; 4]; 4] =
+                std::array::from_fn(|q| at_lanes(std::array::from_fn(|i| hh[i][q])));
+            let rows: [[S; 4]; 4] = std::array::from_fn(|p| std::array::from_fn(|q| cols[q][p]));
+            for (p, row) in rows.into_iter().enumerate() {
+                let y = 4 * ty + p;
+                if y >= oh {
+                    break;
+                }
+                let [y0, y1, y2, y3] = row.map(|v| v.add(b));
+                // Interleave the four phases back into 32 consecutive columns.
+                let (a, bb) = S::zip(y0, y2);
+                let (c, d) = S::zip(y1, y3);
+                let (v0, v1) = S::zip(a, c);
+                let (v2, v3) = S::zip(bb, d);
+                let dst = &mut out[o0 + y * ow + 4 * t0..o0 + y * ow + 4 * t0 + valid];
+                let mut tail = [0.0f32; 32];
+                for (k, vk) in [v0, v1, v2, v3].into_iter().enumerate() {
+                    if 8 * (k + 1) <= valid {
+                        vk.store_uninit(&mut dst[8 * k..]);
+                    } else {
+                        vk.store(&mut tail[8 * k..]);
+                    }
+                }
+                let whole = valid / 8 * 8;
+                for (dv, &tv) in dst[whole..].iter_mut().zip(&tail[whole..]) {
+                    dv.write(tv);
+                }
             }
-            let orow = &mut out[o0 + y * ow..o0 + (y + 1) * ow];
-            let ys: [&[f32]; 4] = std::array::from_fn(|q| &yy[4 * p + q][rr * tw..(rr + 1) * tw]);
-            scatter4(ys, orow);
         }
     }
 }
@@ -481,4 +392,148 @@ pub(crate) fn weight_grad_tile(s: &[f32; 36]) -> [f32; 9] {
         g[3 * i..3 * i + 3].copy_from_slice(&r);
     }
     g
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{input_transform, output_transform, Chunk};
+    use crate::cpu::conv::lanes::{F32x8, Portable};
+    use crate::cpu::conv::winograd_transforms::row_stride;
+    use std::mem::MaybeUninit;
+
+    const BT: [[f64; 6]; 6] = [
+        [4.0, 0.0, -5.0, 0.0, 1.0, 0.0],
+        [0.0, -4.0, -4.0, 1.0, 1.0, 0.0],
+        [0.0, 4.0, -4.0, -1.0, 1.0, 0.0],
+        [0.0, -2.0, -1.0, 2.0, 1.0, 0.0],
+        [0.0, 2.0, -1.0, -2.0, 1.0, 0.0],
+        [0.0, 4.0, 0.0, -5.0, 0.0, 1.0],
+    ];
+
+    /// Rows several groups wide, narrow rows, odd sizes and every padding.
+    const SHAPES: [(usize, usize, (usize, usize)); 5] = [
+        (7, 45, (1, 1)),
+        (14, 14, (1, 1)),
+        (6, 36, (0, 0)),
+        (5, 9, (2, 2)),
+        (9, 40, (0, 2)),
+    ];
+
+    fn input(h: usize, w: usize) -> Vec<f32> {
+        (0..2 * h * w)
+            .map(|i| ((i * 37 % 101) as f32 - 50.0) * 0.03)
+            .collect()
+    }
+
+    /// Input and output transforms on 2 planes (chunks spanning both): the valid columns of
+    /// `v`, and the output of transforming `v` back (NaN where it was not written).
+    fn run<S: F32x8>(h: usize, w: usize, pad: (usize, usize)) -> (Vec<f32>, Vec<f32>) {
+        let (oh, ow) = (h + 2 * pad.0 - 2, w + 2 * pad.1 - 2);
+        let (th, tw) = (oh.div_ceil(4), ow.div_ceil(4));
+        let x = input(h, w);
+        let cc = Chunk { nr: 2 * th, tw };
+        let ld = row_stride(cc.cols());
+        let loc = |rr: usize, len: usize| ((rr / th) * len, rr % th);
+        let mut v = vec![f32::NAN; 36 * ld];
+        input_transform::<S>(&x, (h, w), pad, cc, |rr| loc(rr, h * w), &mut v, 0, ld);
+        let mut out = vec![MaybeUninit::new(f32::NAN); 2 * oh * ow];
+        output_transform::<S>(&v, 0, ld, cc, (oh, ow), 0.25, &mut out, |rr| {
+            loc(rr, oh * ow)
+        });
+        let n = cc.cols();
+        let valid = v.chunks(ld).flat_map(|r| r[..n].to_vec()).collect();
+        // SAFETY: initialised from the start.
+        (
+            valid,
+            out.iter().map(|e| unsafe { e.assume_init() }).collect(),
+        )
+    }
+
+    #[test]
+    fn transforms_give_the_same_bits_portable_and_avx2() {
+        #[cfg(target_arch = "x86_64")]
+        if crate::cpu::conv::simd::has_avx2() {
+            for (h, w, pad) in SHAPES {
+                // SAFETY: the CPU has AVX2.
+                let fast = unsafe { run_avx2(h, w, pad) };
+                let slow = run::<Portable>(h, w, pad);
+                let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                assert_eq!(bits(&fast.0), bits(&slow.0), "{h}x{w} input transform");
+                assert_eq!(bits(&fast.1), bits(&slow.1), "{h}x{w} output transform");
+            }
+        }
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn run_avx2(h: usize, w: usize, pad: (usize, usize)) -> (Vec<f32>, Vec<f32>) {
+        run::<crate::cpu::conv::lanes::Avx2>(h, w, pad)
+    }
+
+    #[test]
+    #[allow(clippy::needless_range_loop)]
+    fn transforms_match_the_direct_formulas() {
+        for (h, w, pad) in SHAPES {
+            let (v, out) = run::<Portable>(h, w, pad);
+            let (oh, ow) = (h + 2 * pad.0 - 2, w + 2 * pad.1 - 2);
+            let (th, tw) = (oh.div_ceil(4), ow.div_ceil(4));
+            let x = input(h, w);
+            let px = |s: usize, r: isize, c: isize| -> f64 {
+                if r < 0 || c < 0 || r >= h as isize || c >= w as isize {
+                    0.0
+                } else {
+                    x[s * h * w + r as usize * w + c as usize] as f64
+                }
+            };
+            let n = 2 * th * tw;
+            for col in 0..n {
+                let (s, ty, t) = (col / (th * tw), col % (th * tw) / tw, col % tw);
+                for xi in 0..36 {
+                    let (i, j) = (xi / 6, xi % 6);
+                    let mut want = 0.0;
+                    for a in 0..6 {
+                        for b in 0..6 {
+                            let r = (4 * ty + a) as isize - pad.0 as isize;
+                            let c = (4 * t + b) as isize - pad.1 as isize;
+                            want += BT[i][a] * px(s, r, c) * BT[j][b];
+                        }
+                    }
+                    let got = v[xi * n + col] as f64;
+                    assert!(
+                        (got - want).abs() < 1e-4 * (1.0 + want.abs()),
+                        "{h}x{w} col {col} xi {xi}: {got} vs {want}"
+                    );
+                }
+            }
+            // Back through A^T (no product in between): A^T (B^T d B) A + 0.25 = P d P^T + 0.25
+            // with P = A^T B^T, for the tile that holds each output.
+            let at: [[f64; 6]; 4] = [
+                [1.0, 1.0, 1.0, 1.0, 1.0, 0.0],
+                [0.0, 1.0, -1.0, 2.0, -2.0, 0.0],
+                [0.0, 1.0, 1.0, 4.0, 4.0, 0.0],
+                [0.0, 1.0, -1.0, 8.0, -8.0, 1.0],
+            ];
+            let pm: [[f64; 6]; 4] = std::array::from_fn(|p| {
+                std::array::from_fn(|a| (0..6).map(|i| at[p][i] * BT[i][a]).sum())
+            });
+            for (s, plane) in out.chunks(oh * ow).enumerate() {
+                for (k, &got) in plane.iter().enumerate() {
+                    let (y, c) = (k / ow, k % ow);
+                    let (y0, c0) = ((y / 4 * 4) as isize, (c / 4 * 4) as isize);
+                    let mut want = 0.25;
+                    for a in 0..6 {
+                        for b in 0..6 {
+                            let r = y0 + a as isize - pad.0 as isize;
+                            let cc = c0 + b as isize - pad.1 as isize;
+                            want += pm[y % 4][a] * px(s, r, cc) * pm[c % 4][b];
+                        }
+                    }
+                    assert!(
+                        (got as f64 - want).abs() < 1e-3 * (1.0 + want.abs()),
+                        "{h}x{w} out {s} {k}: {got} vs {want}"
+                    );
+                }
+            }
+        }
+    }
 }

@@ -5,16 +5,17 @@ use crate::cpu::gemm::{sgemm_batched, Epilogue, MatMut, MatRef};
 
 /// `u` holds the transformed kernels per position, each stored transposed (c_in x c_out) so
 /// packing it is a contiguous copy; `v` the transformed input (c_in x cols per position); `m`
-/// receives c_out x cols per position; rows of `v` and `m` are `ld` (>= cols) apart.
+/// receives c_out x cols per position; rows of `v` and `m` are `ld` (>= cols) apart, and their
+/// positions' planes `vk` (>= c_in * ld) and `mk` (>= c_out * ld).
 pub(super) fn multiply_positions(
     positions: usize,
     u: &[f32],
     v: &[f32],
     m: &mut [f32],
     (c_in, c_out, cols): (usize, usize, usize),
-    ld: usize,
+    (ld, vk, mk): (usize, usize, usize),
 ) {
-    let (uk, vk, mk) = (c_out * c_in, c_in * ld, c_out * ld);
+    let uk = c_out * c_in;
     let a = MatRef::row_major(&u[..uk], c_in, c_out).t();
     let b = MatRef {
         rs: ld,

@@ -19,6 +19,8 @@
 //! end of their plane. Only additions and subtractions (no fused multiply-adds), so the
 //! portable and AVX2 builds of these loops give the same bits.
 
+use std::mem::MaybeUninit;
+
 use super::lanes::{window16, F32x8, Window};
 
 /// Tiles per group (one AVX2 vector of floats).
@@ -46,7 +48,7 @@ pub(crate) fn row_stride(cols: usize) -> usize {
 
 /// The lanes of a 16-value window starting `s` columns into a row of `w` that hold row values.
 #[inline(always)]
-fn valid_lanes(s: isize, w: usize) -> (usize, usize) {
+pub(crate) fn valid_lanes(s: isize, w: usize) -> (usize, usize) {
     let lo = (-s).max(0) as usize;
     let hi = (w as isize - s).clamp(0, 16) as usize;
     (lo.min(hi), hi)
@@ -164,7 +166,7 @@ pub(crate) fn output_transform<S: F32x8>(
     cc: ChunkCols,
     (oh, ow): (usize, usize),
     bias: f32,
-    out: &mut [f32],
+    out: &mut [MaybeUninit<f32>],
     out_row: impl Fn(usize) -> (usize, usize),
 ) {
     let one_group = cc.tw <= LANES;
@@ -202,14 +204,14 @@ pub(crate) fn output_transform<S: F32x8>(
                 // A full store that runs into the next row is fine while that row is stored
                 // later, i.e. when rows have one group; never past the plane.
                 if valid == 2 * LANES || (one_group && start + 2 * LANES <= dst.len()) {
-                    lo.store(&mut dst[start..]);
-                    hi.store(&mut dst[start + LANES..]);
+                    lo.store_uninit(&mut dst[start..]);
+                    hi.store_uninit(&mut dst[start + LANES..]);
                 } else {
                     let mut inter = [0.0f32; 2 * LANES];
                     lo.store(&mut inter[..LANES]);
                     hi.store(&mut inter[LANES..]);
                     for (d, &val) in dst[start..start + valid].iter_mut().zip(&inter) {
-                        *d = val;
+                        d.write(val);
                     }
                 }
             }
@@ -315,10 +317,17 @@ mod tests {
         let loc = |rr: usize, len: usize| ((rr / th) * len, rr % th);
         let mut v = vec![0.0f32; 16 * ld];
         input_transform::<S>(&x, (h, w), pad, cc, |rr| loc(rr, h * w), &mut v, 0, ld);
-        let mut out = vec![0.0f32; 2 * oh * ow];
+        // NaN-filled: a NaN left in the output would be an element the transform skipped.
+        let mut out = vec![std::mem::MaybeUninit::new(f32::NAN); 2 * oh * ow];
         output_transform::<S>(&v, 0, ld, cc, (oh, ow), 0.25, &mut out, |rr| {
             loc(rr, oh * ow)
         });
+        // SAFETY: initialised from the start.
+        let out: Vec<f32> = out.iter().map(|e| unsafe { e.assume_init() }).collect();
+        assert!(
+            out.iter().all(|v| !v.is_nan()),
+            "{h}x{w}: output not fully written"
+        );
         let mut d = vec![0.0f32; 16 * ld];
         grad_out_transform::<S>(&dy, (oh, ow), cc, |rr| loc(rr, oh * ow), &mut d, 0, ld);
         let n = cc.cols();

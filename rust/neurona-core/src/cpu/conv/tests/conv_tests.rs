@@ -1,6 +1,8 @@
 //! conv2d forward and backward against the naive f64 references, the course's worked example,
 //! central finite differences, and bitwise equality across rayon thread counts.
 
+use std::mem::MaybeUninit;
+
 use super::reference::{assert_close, conv_backward_ref, conv_forward_ref, Rng};
 use crate::cpu::conv::{conv2d_backward, conv2d_forward, Conv2dGeom, Conv2dGrads, Conv2dParams};
 
@@ -194,23 +196,34 @@ fn data(g: &Conv2dGeom, bias: bool, seed: u64) -> Data {
     }
 }
 
+/// `n` NaNs, as a kernel's output buffer (which it may take uninitialised): a NaN left in the
+/// result shows an element the kernel did not write.
+fn nans(n: usize) -> Vec<MaybeUninit<f32>> {
+    vec![MaybeUninit::new(f32::NAN); n]
+}
+
+fn read(v: &[MaybeUninit<f32>]) -> Vec<f32> {
+    // SAFETY: every element was initialised (by `nans`, then by the kernel).
+    v.iter().map(|e| unsafe { e.assume_init() }).collect()
+}
+
 fn forward(g: &Conv2dGeom, d: &Data) -> Vec<f32> {
-    let mut out = vec![f32::NAN; g.output_len()];
+    let mut out = nans(g.output_len());
     conv2d_forward(g, &d.x, &d.w, d.b.as_deref(), &mut out);
-    out
+    read(&out)
 }
 
 fn backward(g: &Conv2dGeom, d: &Data) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
-    let mut gi = vec![f32::NAN; g.input_len()];
-    let mut gw = vec![f32::NAN; g.weight_len()];
-    let mut gb = vec![f32::NAN; g.c_out];
+    let mut gi = nans(g.input_len());
+    let mut gw = nans(g.weight_len());
+    let mut gb = nans(g.c_out);
     let grads = Conv2dGrads {
         input: Some(&mut gi),
         weight: Some(&mut gw),
         bias: Some(&mut gb),
     };
     conv2d_backward(g, &d.x, &d.w, &d.go, grads);
-    (gi, gw, gb)
+    (read(&gi), read(&gw), read(&gb))
 }
 
 #[test]
@@ -222,9 +235,9 @@ fn conv_course_worked_example() {
     let kernel = [1., 0., 1., 0., 1., 0., 1., 0., 1.];
     let g = Conv2dGeom::new([1, 1, 5, 5], [1, 1, 3, 3], None, Conv2dParams::default()).unwrap();
     assert_eq!(g.output_shape(), [1, 1, 3, 3]);
-    let mut out = vec![0.0; 9];
+    let mut out = nans(9);
     conv2d_forward(&g, &image, &kernel, None, &mut out);
-    assert_eq!(out, [4., 3., 4., 2., 4., 3., 2., 3., 4.]);
+    assert_eq!(read(&out), [4., 3., 4., 2., 4., 3., 2., 3., 4.]);
 }
 
 #[test]
@@ -275,7 +288,7 @@ fn conv_backward_computes_only_what_is_requested() {
     let (g, _) = geom(2);
     let d = data(&g, true, 7);
     let (gi_all, gw_all, gb_all) = backward(&g, &d);
-    let mut gi = vec![f32::NAN; g.input_len()];
+    let mut gi = nans(g.input_len());
     conv2d_backward(
         &g,
         &d.x,
@@ -286,8 +299,8 @@ fn conv_backward_computes_only_what_is_requested() {
             ..Default::default()
         },
     );
-    assert_eq!(gi, gi_all);
-    let mut gw = vec![f32::NAN; g.weight_len()];
+    assert_eq!(read(&gi), gi_all);
+    let mut gw = nans(g.weight_len());
     conv2d_backward(
         &g,
         &d.x,
@@ -298,8 +311,8 @@ fn conv_backward_computes_only_what_is_requested() {
             ..Default::default()
         },
     );
-    assert_eq!(gw, gw_all);
-    let mut gb = vec![f32::NAN; g.c_out];
+    assert_eq!(read(&gw), gw_all);
+    let mut gb = nans(g.c_out);
     conv2d_backward(
         &g,
         &d.x,
@@ -310,7 +323,7 @@ fn conv_backward_computes_only_what_is_requested() {
             ..Default::default()
         },
     );
-    assert_eq!(gb, gb_all);
+    assert_eq!(read(&gb), gb_all);
 }
 
 /// The scalar loss sum(go * conv(x, w, b)) in f64 over the kernel's f32 outputs.
