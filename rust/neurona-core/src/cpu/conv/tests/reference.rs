@@ -141,6 +141,11 @@ pub fn max_pool_ref(g: &Pool2dGeom, x: &[f32]) -> (Vec<f32>, Vec<u32>) {
                 for ky in 0..g.kh {
                     for kx in 0..g.kw {
                         let (py, px) = (oy * g.stride_h + ky, ox * g.stride_w + kx);
+                        let inside = (g.pad_h..g.pad_h + g.h).contains(&py)
+                            && (g.pad_w..g.pad_w + g.w).contains(&px);
+                        if !inside {
+                            continue; // -inf padding never wins over a real element
+                        }
                         let v = padded[py * wp + px];
                         if best.1 == usize::MAX || v > best.0 {
                             best = (v, (py - g.pad_h) * g.w + (px - g.pad_w));
