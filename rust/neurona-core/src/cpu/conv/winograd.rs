@@ -18,12 +18,11 @@ use super::lanes::{lanes_variant, F32x8};
 use super::params::Conv2dGeom;
 use super::scratch::{stale, zeroed, Buf};
 use super::uninit;
-use super::winograd_product::multiply_positions;
+use super::winograd_product::{accumulate_weight_sums, multiply_positions};
 use super::winograd_transforms::{
     grad_out_transform, input_transform, output_transform, row_stride, weight_grad_tile,
     weight_tile, ChunkCols,
 };
-use crate::cpu::gemm::{sgemm_batched, Epilogue, MatMut, MatRef};
 
 /// Below this many channels on either side the GEMMs are too thin to pay for the transforms.
 const MIN_CHANNELS: usize = 8;
@@ -400,25 +399,7 @@ fn weight_chunks<S: F32x8>(
         for (k, b) in s[16 * sk..].iter_mut().enumerate() {
             *b += lane_sum(&sc.m[5 * dk + k * ld..5 * dk + k * ld + n]);
         }
-        // S[xi] += D[xi] V[xi]^T, summed over the chunk's n tiles, as one batched GEMM: its
-        // micro-kernel reads D in place (a strided A) and packs V^T, and a chunk's long sum
-        // amortises that packing (row-by-row dot products were bound by L2 bandwidth).
-        let a = MatRef {
-            data: &sc.m[..16 * dk],
-            rows: p.c_out,
-            cols: n,
-            rs: ld,
-            cs: 1,
-        };
-        let b = MatRef {
-            data: &sc.v[..16 * vk],
-            rows: n,
-            cols: p.c_in,
-            rs: 1,
-            cs: ld,
-        };
-        let c = MatMut::row_major(&mut s[..16 * sk], p.c_out, p.c_in);
-        sgemm_batched(16, 1.0, a, dk, b, vk, 1.0, c, sk, Epilogue::None);
+        accumulate_weight_sums(16, &sc.m, &sc.v, s, (p.c_in, p.c_out, n), (ld, dk, vk, sk));
         r0 += cc.nr;
     }
 }

@@ -27,9 +27,8 @@ use super::winograd4_transforms::{
     grad_out_transform, input_transform, output_transform, scratch_len, weight_grad_tile,
     weight_tile, Chunk,
 };
-use super::winograd_product::multiply_positions;
+use super::winograd_product::{accumulate_weight_sums, multiply_positions};
 use super::winograd_transforms::row_stride;
-use crate::cpu::gemm::{sgemm_batched, Epilogue, MatMut, MatRef};
 
 /// Channels needed on both sides (see the module doc on rounding).
 const MIN_CHANNELS: usize = 16;
@@ -364,25 +363,7 @@ fn weight_chunks<S: F32x8>(
                 dk,
             );
         }
-        // S[xi] += D[xi] V[xi]^T, summed over the chunk's n tiles, as one batched GEMM: its
-        // micro-kernel reads D in place (a strided A) and packs V^T, and a chunk's long sum
-        // amortises that packing (row-by-row dot products were bound by L2 bandwidth).
-        let a = MatRef {
-            data: &sc.m[..36 * dk],
-            rows: p.c_out,
-            cols: n,
-            rs: ld,
-            cs: 1,
-        };
-        let b = MatRef {
-            data: &sc.v[..36 * vk],
-            rows: n,
-            cols: p.c_in,
-            rs: 1,
-            cs: ld,
-        };
-        let c = MatMut::row_major(&mut s[..36 * sk], p.c_out, p.c_in);
-        sgemm_batched(36, 1.0, a, dk, b, vk, 1.0, c, sk, Epilogue::None);
+        accumulate_weight_sums(36, &sc.m, &sc.v, s, (p.c_in, p.c_out, n), (ld, dk, vk, sk));
         r0 += cc.nr;
     }
 }

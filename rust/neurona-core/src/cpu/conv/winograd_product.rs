@@ -1,5 +1,6 @@
-//! The product at the heart of both Winograd paths (F(2x2) with 16 transform positions, F(4x4)
-//! with 36): M[xi] = U[xi] V[xi] for every position xi, as one batched GEMM.
+//! The products at the heart of both Winograd paths (F(2x2) with 16 transform positions, F(4x4)
+//! with 36), each one batched GEMM over the positions: M[xi] = U[xi] V[xi] (forward and input
+//! gradient) and S[xi] += D[xi] V[xi]^T (weight gradient).
 
 use crate::cpu::gemm::{sgemm_batched, Epilogue, MatMut, MatRef};
 
@@ -37,4 +38,36 @@ pub(super) fn multiply_positions(
         mk,
         Epilogue::None,
     );
+}
+
+/// S[xi] += D[xi] V[xi]^T for every position xi, summed over a chunk's `n` tiles: `d` holds the
+/// transformed output gradient (c_out x n per position, rows `ld` apart, positions `dk` apart),
+/// `v` the transformed input (c_in x n, likewise, positions `vk` apart), `s` the running sums
+/// (c_out x c_in row-major, positions `sk` apart). The micro-kernel reads D in place (a strided
+/// A) and packs V^T; a chunk's long sum amortises that packing (row-by-row dot products were
+/// bound by L2 bandwidth).
+pub(super) fn accumulate_weight_sums(
+    positions: usize,
+    d: &[f32],
+    v: &[f32],
+    s: &mut [f32],
+    (c_in, c_out, n): (usize, usize, usize),
+    (ld, dk, vk, sk): (usize, usize, usize, usize),
+) {
+    let a = MatRef {
+        data: &d[..positions * dk],
+        rows: c_out,
+        cols: n,
+        rs: ld,
+        cs: 1,
+    };
+    let b = MatRef {
+        data: &v[..positions * vk],
+        rows: n,
+        cols: c_in,
+        rs: 1,
+        cs: ld,
+    };
+    let c = MatMut::row_major(&mut s[..positions * sk], c_out, c_in);
+    sgemm_batched(positions, 1.0, a, dk, b, vk, 1.0, c, sk, Epilogue::None);
 }
