@@ -194,6 +194,28 @@ pub fn erf(x: f64) -> f64 {
     unsafe { c_erf(x) }
 }
 
+/// `$go!(Unary::X)` for the op `$op` holds: each arm names its variant as a constant, so the
+/// closure `$go` builds folds to that op's formula alone (one monomorphic loop per op).
+macro_rules! monomorphic {
+    ($op:expr, $go:ident) => {
+        match $op {
+            Unary::Neg => $go!(Unary::Neg),
+            Unary::Exp => $go!(Unary::Exp),
+            Unary::Log => $go!(Unary::Log),
+            Unary::Sqrt => $go!(Unary::Sqrt),
+            Unary::Abs => $go!(Unary::Abs),
+            Unary::Relu => $go!(Unary::Relu),
+            Unary::Sigmoid => $go!(Unary::Sigmoid),
+            Unary::Tanh => $go!(Unary::Tanh),
+            Unary::Softplus => $go!(Unary::Softplus),
+            Unary::Gelu => $go!(Unary::Gelu),
+            Unary::Sign => $go!(Unary::Sign),
+            Unary::LeakyRelu(a) => $go!(Unary::LeakyRelu(a)),
+            Unary::Clamp(lo, hi) => $go!(Unary::Clamp(lo, hi)),
+        }
+    };
+}
+
 /// map with the op's formula inlined: one monomorphic, vectorizable loop per op (the match
 /// on the op runs once per call; `forward` is `inline(always)` so each arm folds to its own
 /// formula).
@@ -207,7 +229,6 @@ fn forward_f32(x: &Tensor, op: Unary) -> Result<Tensor> {
         };
     }
     match op {
-        Unary::Neg => go!(Unary::Neg),
         // libm's expf is an opaque call per element: the polynomial vectorises. (An inlined
         // closure, not the fn item: a fn item is called through a shim compiled for SSE2.)
         #[allow(clippy::redundant_closure)]
@@ -221,17 +242,8 @@ fn forward_f32(x: &Tensor, op: Unary) -> Result<Tensor> {
             })?;
             Tensor::from_vec(out, x.shape())
         }
-        Unary::Log => go!(Unary::Log),
-        Unary::Sqrt => go!(Unary::Sqrt),
-        Unary::Abs => go!(Unary::Abs),
-        Unary::Relu => go!(Unary::Relu),
-        Unary::Sigmoid => go!(Unary::Sigmoid),
-        Unary::Tanh => go!(Unary::Tanh),
-        Unary::Softplus => go!(Unary::Softplus),
-        Unary::Gelu => go!(Unary::Gelu),
-        Unary::Sign => go!(Unary::Sign),
-        Unary::LeakyRelu(a) => go!(Unary::LeakyRelu(a)),
-        Unary::Clamp(lo, hi) => go!(Unary::Clamp(lo, hi)),
+        // (the nested match's Exp arm is never taken here)
+        other => monomorphic!(other, go),
     }
 }
 
@@ -249,21 +261,7 @@ fn backward_f32(x: &Tensor, y: &Tensor, g: &Tensor, op: Unary) -> Result<Tensor>
             })
         };
     }
-    match op {
-        Unary::Neg => go!(Unary::Neg),
-        Unary::Exp => go!(Unary::Exp),
-        Unary::Log => go!(Unary::Log),
-        Unary::Sqrt => go!(Unary::Sqrt),
-        Unary::Abs => go!(Unary::Abs),
-        Unary::Relu => go!(Unary::Relu),
-        Unary::Sigmoid => go!(Unary::Sigmoid),
-        Unary::Tanh => go!(Unary::Tanh),
-        Unary::Softplus => go!(Unary::Softplus),
-        Unary::Gelu => go!(Unary::Gelu),
-        Unary::Sign => go!(Unary::Sign),
-        Unary::LeakyRelu(a) => go!(Unary::LeakyRelu(a)),
-        Unary::Clamp(lo, hi) => go!(Unary::Clamp(lo, hi)),
-    }
+    monomorphic!(op, go)
 }
 
 impl Tensor {

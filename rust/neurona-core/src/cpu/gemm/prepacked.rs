@@ -105,11 +105,24 @@ pub fn sgemm_packed_b(
     c: MatMut,
     epilogue: Epilogue,
 ) {
+    run_packed_b(true, alpha, a, b, beta, c, epilogue)
+}
+
+/// Both entry points: split over threads where `threads` and the size allow, else serial.
+fn run_packed_b(
+    threads: bool,
+    alpha: f32,
+    a: MatRef,
+    b: &PackedB,
+    beta: f32,
+    c: MatMut,
+    epilogue: Epilogue,
+) {
     // SAFETY: `b.buf` holds B packed by `b.ks` for k x n.
     unsafe {
         sgemm_packed_with(
             b.ks,
-            true,
+            threads,
             alpha,
             a,
             (b.buf.as_ptr(), b.k, b.n),
@@ -131,19 +144,7 @@ pub fn sgemm_packed_b_serial(
     c: MatMut,
     epilogue: Epilogue,
 ) {
-    // SAFETY: `b.buf` holds B packed by `b.ks` for k x n.
-    unsafe {
-        sgemm_packed_with(
-            b.ks,
-            false,
-            alpha,
-            a,
-            (b.buf.as_ptr(), b.k, b.n),
-            beta,
-            c,
-            epilogue,
-        )
-    }
+    run_packed_b(false, alpha, a, b, beta, c, epilogue)
 }
 
 /// `sgemm_packed_b` on the kernel set `b` was packed for (the same function; named apart for
