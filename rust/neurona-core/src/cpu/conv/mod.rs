@@ -52,6 +52,7 @@ mod winograd4;
 mod winograd4_transforms;
 mod winograd_product;
 mod winograd_transforms;
+mod winograd_weights;
 
 #[cfg(test)]
 mod tests;

@@ -23,6 +23,7 @@ use super::winograd_transforms::{
     grad_out_transform, input_transform, output_transform, row_stride, weight_grad_tile,
     weight_tile, ChunkCols,
 };
+use super::winograd_weights::{transform_weights, L8};
 
 /// Below this many channels on either side the GEMMs are too thin to pay for the transforms.
 const MIN_CHANNELS: usize = 8;
@@ -174,31 +175,6 @@ fn transform_input<S: F32x8>(
     }
 }
 
-/// `U[xi]` for the 16 positions, each stored transposed (`c_in x c_out` row-major, so the GEMM
-/// packs it by contiguous copies): from `weight` `[c_out, c_in, 3, 3]`, or with `flip` from its
-/// transpose rotated by 180 degrees (the input-gradient kernel, whose output channels are the
-/// forward's input channels).
-fn transform_weights(weight: &[f32], c_out: usize, c_in: usize, flip: bool) -> Buf {
-    let (rows, cols) = if flip { (c_out, c_in) } else { (c_in, c_out) };
-    let mut u = stale(16 * rows * cols);
-    for k in 0..c_out {
-        for c in 0..c_in {
-            let g = &weight[(k * c_in + c) * 9..(k * c_in + c + 1) * 9];
-            let t = if flip {
-                let r: [f32; 9] = std::array::from_fn(|i| g[8 - i]);
-                weight_tile(&r)
-            } else {
-                weight_tile(g)
-            };
-            let (i, j) = if flip { (k, c) } else { (c, k) };
-            for (xi, &val) in t.iter().enumerate() {
-                u[xi * rows * cols + i * cols + j] = val;
-            }
-        }
-    }
-    u
-}
-
 /// `out = correlate(x, kernel whose transform is u) + bias` for problem `p`.
 fn correlate(
     p: &Problem,
@@ -275,7 +251,7 @@ pub(crate) fn forward(
     output: &mut [MaybeUninit<f32>],
 ) {
     let p = Problem::new(g.batch, g.c_in, (g.h, g.w), g.c_out, (g.pad_h, g.pad_w));
-    let u = transform_weights(weight, g.c_out, g.c_in, false);
+    let u = transform_weights(weight, (g.c_out, g.c_in), false, weight_tile::<L8>);
     correlate(&p, input, &u, bias, output);
 }
 
@@ -293,7 +269,7 @@ pub(crate) fn backward_input(
         g.c_in,
         (2 - g.pad_h, 2 - g.pad_w),
     );
-    let u = transform_weights(weight, g.c_out, g.c_in, true);
+    let u = transform_weights(weight, (g.c_out, g.c_in), true, weight_tile::<L8>);
     correlate(&p, grad_out, &u, None, grad_input);
 }
 

@@ -30,6 +30,7 @@ use std::mem::MaybeUninit;
 
 use super::lanes::{window16, F32x8, Window};
 use super::winograd_transforms::valid_lanes;
+use super::winograd_weights::Lanes;
 
 /// Where the chunk's tile rows live: `nr` rows of `tw` tiles; `row(rr)` gives the offset of tile
 /// row `rr`'s plane and its tile-row index.
@@ -353,9 +354,10 @@ pub(crate) fn grad_out_transform(
     }
 }
 
-/// Weight transform `G g G^T` of one 3x3 kernel (row-major) into 36 values.
-pub(crate) fn weight_tile(g: &[f32]) -> [f32; 36] {
-    let expand = |a: f32, b: f32, c: f32| {
+/// Weight transform `G g G^T` of one 3x3 kernel (row-major) into 36 values (of one kernel, or
+/// of eight side by side: see `winograd_weights`).
+pub(crate) fn weight_tile<T: Lanes>(g: &[T]) -> [T; 36] {
+    let expand = |a: T, b: T, c: T| {
         [
             a / 4.0,
             -(a + b + c) / 6.0,
@@ -365,13 +367,9 @@ pub(crate) fn weight_tile(g: &[f32]) -> [f32; 36] {
             c,
         ]
     };
-    let cols: [[f32; 6]; 3] = std::array::from_fn(|j| expand(g[j], g[3 + j], g[6 + j]));
-    let mut u = [0.0f32; 36];
-    for i in 0..6 {
-        let r = expand(cols[0][i], cols[1][i], cols[2][i]);
-        u[6 * i..6 * i + 6].copy_from_slice(&r);
-    }
-    u
+    let cols: [[T; 6]; 3] = std::array::from_fn(|j| expand(g[j], g[3 + j], g[6 + j]));
+    let rows: [[T; 6]; 6] = std::array::from_fn(|i| expand(cols[0][i], cols[1][i], cols[2][i]));
+    std::array::from_fn(|xi| rows[xi / 6][xi % 6])
 }
 
 /// Back from the transformed domain for gradients: `G^T s G` of 36 values into a 3x3 kernel.
