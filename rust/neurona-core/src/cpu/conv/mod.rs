@@ -49,6 +49,7 @@ mod simd;
 mod uninit;
 mod winograd;
 mod winograd4;
+mod winograd4_pairs;
 mod winograd4_transforms;
 mod winograd_product;
 mod winograd_transforms;

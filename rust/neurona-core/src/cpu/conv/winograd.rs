@@ -16,7 +16,7 @@ use super::conv2d_backward::lane_sum;
 use super::conv2d_forward::PAR_MIN_FLOPS;
 use super::lanes::{lanes_variant, F32x8};
 use super::params::Conv2dGeom;
-use super::scratch::{stale, zeroed, Buf};
+use super::scratch::{stale, Buf};
 use super::uninit;
 use super::winograd_product::{accumulate_weight_sums, multiply_positions};
 use super::winograd_transforms::{
@@ -288,7 +288,9 @@ pub(crate) fn backward_weight(
     let chunk = p.batch.div_ceil(MAX_WEIGHT_TASKS).max(1);
     // A task's partial: 16 planes of c_out x c_in, then c_out bias sums.
     let s_len = 16 * p.c_out * p.c_in + p.c_out;
-    let mut partials = zeroed(p.batch.div_ceil(chunk) * s_len);
+    // Written by each task's first chunk (`accumulate_weight_sums`; bias sums zeroed there),
+    // so taken stale.
+    let mut partials = stale(p.batch.div_ceil(chunk) * s_len);
     let p = &p;
     let rpc = weight_rows_per_chunk(p).min(chunk * p.th);
     partials
@@ -372,10 +374,14 @@ fn weight_chunks<S: F32x8>(
             plane_len(p.c_out, ld),
         );
         // Position 5 (the middle of A dY A^T) is the sum of the tile's four values.
+        if r0 == 0 {
+            s[16 * sk..].fill(0.0);
+        }
         for (k, b) in s[16 * sk..].iter_mut().enumerate() {
             *b += lane_sum(&sc.m[5 * dk + k * ld..5 * dk + k * ld + n]);
         }
-        accumulate_weight_sums(16, &sc.m, &sc.v, s, (p.c_in, p.c_out, n), (ld, dk, vk, sk));
+        let dims = (p.c_in, p.c_out, n);
+        accumulate_weight_sums(16, &sc.m, &sc.v, s, dims, (ld, dk, vk, sk), r0 == 0);
         r0 += cc.nr;
     }
 }

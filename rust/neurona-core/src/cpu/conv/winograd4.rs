@@ -23,6 +23,7 @@ use super::lanes::{lanes_variant, F32x8};
 use super::params::Conv2dGeom;
 use super::scratch::{stale, zeroed, Buf};
 use super::uninit;
+use super::winograd4_pairs::TILES;
 use super::winograd4_transforms::{
     grad_out_transform, input_transform, output_transform, scratch_len, weight_grad_tile,
     weight_tile, Chunk,
@@ -55,13 +56,18 @@ pub(crate) fn applies(g: &Conv2dGeom) -> bool {
 }
 
 /// Whether F(4x4) needs clearly fewer GEMM columns than F(2x2) (16 per tile) for an
-/// `oh x ow` output. Its transforms cost more per column and do worse on narrow rows, so a
-/// plane that 4x4 tiles cover badly (14 wide: 3.5 tiles, 31% of the work on padding) stays on
-/// F(2x2).
+/// `oh x ow` output. Its transforms cost more per column and waste lanes on rows of fewer
+/// than 8 tiles, so it needs 40% fewer columns in general; planes exactly 4 tiles wide (13 to
+/// 16 columns, e.g. 14x14) go two tile rows per vector (`winograd4_pairs`) and need 20% fewer
+/// (14x14: 27% fewer; fwd+bwd of b64 32x14x14->64 measured 10.9 ms against F(2x2)'s 12.1).
 fn pays_off(oh: usize, ow: usize) -> bool {
     let f4 = 36 * oh.div_ceil(4) * ow.div_ceil(4);
     let f2 = 16 * oh.div_ceil(2) * ow.div_ceil(2);
-    10 * f4 <= 6 * f2
+    if ow.div_ceil(4) == TILES {
+        10 * f4 <= 8 * f2
+    } else {
+        10 * f4 <= 6 * f2
+    }
 }
 
 /// A stride-1 3x3 correlation: `[batch, c_in, h, w]` padded by `pad` to `[batch, c_out, oh,
@@ -255,7 +261,8 @@ pub(crate) fn backward_weight(
         .max(WEIGHT_TILES.div_ceil(p.th * p.tw))
         .clamp(1, p.batch.max(1));
     let s_len = 36 * p.c_out * p.c_in;
-    let mut partials = zeroed(p.batch.div_ceil(chunk) * s_len);
+    // Written by each task's first chunk (`accumulate_weight_sums`), so taken stale.
+    let mut partials = stale(p.batch.div_ceil(chunk) * s_len);
     let p = &p;
     let rpc = (WEIGHT_TILES / p.tw).max(1).min(chunk * p.th);
     partials
@@ -329,7 +336,7 @@ fn weight_chunks<S: F32x8>(
                 let (s, ty) = p.locate(r0 + rr);
                 ((s * p.c_out + k) * plane_out, ty)
             };
-            grad_out_transform(
+            grad_out_transform::<S>(
                 dy_t,
                 (p.oh, p.ow),
                 cc,
@@ -340,9 +347,26 @@ fn weight_chunks<S: F32x8>(
                 dk,
             );
         }
-        accumulate_weight_sums(36, &sc.m, &sc.v, s, (p.c_in, p.c_out, n), (ld, dk, vk, sk));
+        let dims = (p.c_in, p.c_out, n);
+        accumulate_weight_sums(36, &sc.m, &sc.v, s, dims, (ld, dk, vk, sk), r0 == 0);
         r0 += cc.nr;
     }
 }
 
 lanes_variant!(fn weight_task => weight_chunks(p: &Problem, rpc: usize, sc: &mut Scratch, s: &mut [f32], x_t: &[f32], dy_t: &[f32]));
+
+#[cfg(test)]
+mod tests {
+    use super::pays_off;
+
+    #[test]
+    fn planes_four_tiles_wide_take_f4x4() {
+        // The benchmark's 14x14 and the test shapes' 13-16 wide planes (pairs of tile rows).
+        for (oh, ow) in [(14, 14), (9, 14), (13, 13), (12, 14), (16, 16)] {
+            assert!(pays_off(oh, ow), "{oh}x{ow}");
+        }
+        // Rows of 2 tiles waste most lanes: F(2x2).
+        assert!(!pays_off(14, 7));
+        assert!(!pays_off(6, 5));
+    }
+}

@@ -29,6 +29,7 @@
 use std::mem::MaybeUninit;
 
 use super::lanes::{window16, F32x8, Window};
+use super::winograd4_pairs as pairs;
 use super::winograd_transforms::valid_lanes;
 use super::winograd_weights::Lanes;
 
@@ -95,7 +96,7 @@ fn arrays<const K: usize>(buf: &mut [f32], n: usize) -> [&mut [f32]; K] {
 
 /// `B^T` applied to six vectors (lane-wise the same operations, in the same order, as `bt`).
 #[inline(always)]
-fn bt_lanes<S: F32x8>(d: [S; 6]) -> [S; 6] {
+pub(crate) fn bt_lanes<S: F32x8>(d: [S; 6]) -> [S; 6] {
     let [d0, d1, d2, d3, d4, d5] = d;
     let (two, four, five) = (S::splat(2.0), S::splat(4.0), S::splat(5.0));
     let (t1, t2) = (d4.sub(four.mul(d2)), d3.sub(four.mul(d1)));
@@ -133,7 +134,7 @@ fn phases<S: F32x8>(x: &[f32], start: isize, (w0, w1): (&Window<S>, &Window<S>))
 /// first columns, is overwritten by it.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-pub(crate) fn input_transform<S: F32x8>(
+pub(crate) fn input_transform_rows<S: F32x8>(
     x: &[f32],
     (h, w): (usize, usize),
     (pad_h, pad_w): (usize, usize),
@@ -190,9 +191,51 @@ pub(crate) fn input_transform<S: F32x8>(
     }
 }
 
+/// Input transform `B^T d B` of one channel for a chunk (see `input_transform_rows`); planes
+/// four tiles wide go two tile rows per group (`winograd4_pairs`), with the same results.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+pub(crate) fn input_transform<S: F32x8>(
+    x: &[f32],
+    hw: (usize, usize),
+    pad: (usize, usize),
+    cc: Chunk,
+    row: impl Fn(usize) -> (usize, usize),
+    v: &mut [f32],
+    base: usize,
+    plane: usize,
+) {
+    if cc.tw == pairs::TILES {
+        pairs::input_transform::<S>(x, hw, pad, cc, row, v, base, plane)
+    } else {
+        input_transform_rows::<S>(x, hw, pad, cc, row, v, base, plane)
+    }
+}
+
+/// Output transform `A^T M A` + bias of one channel for a chunk (see `output_transform_rows`);
+/// planes four tiles wide go two tile rows per group (`winograd4_pairs`), with the same results.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+pub(crate) fn output_transform<S: F32x8>(
+    m: &[f32],
+    base: usize,
+    plane: usize,
+    cc: Chunk,
+    ohw: (usize, usize),
+    bias: f32,
+    out: &mut [MaybeUninit<f32>],
+    out_row: impl Fn(usize) -> (usize, usize),
+) {
+    if cc.tw == pairs::TILES {
+        pairs::output_transform::<S>(m, base, plane, cc, ohw, bias, out, out_row)
+    } else {
+        output_transform_rows::<S>(m, base, plane, cc, ohw, bias, out, out_row)
+    }
+}
+
 /// `A^T` applied to six vectors (lane-wise the same operations, in the same order, as `at`).
 #[inline(always)]
-fn at_lanes<S: F32x8>(m: [S; 6]) -> [S; 4] {
+pub(crate) fn at_lanes<S: F32x8>(m: [S; 6]) -> [S; 4] {
     let [m0, m1, m2, m3, m4, m5] = m;
     let (s12, d12, s34, d34) = (m1.add(m2), m1.sub(m2), m3.add(m4), m3.sub(m4));
     let (two, four, eight) = (S::splat(2.0), S::splat(4.0), S::splat(8.0));
@@ -210,7 +253,7 @@ fn at_lanes<S: F32x8>(m: [S; 6]) -> [S; 4] {
 /// output plane (`oh x ow`) and its tile-row index. Writes only inside the plane's rows.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-pub(crate) fn output_transform<S: F32x8>(
+pub(crate) fn output_transform_rows<S: F32x8>(
     m: &[f32],
     base: usize,
     plane: usize,
@@ -269,7 +312,27 @@ pub(crate) fn output_transform<S: F32x8>(
 /// `oh x ow` edges): writes `d[base + xi * plane + col]` for the chunk's columns.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-pub(crate) fn grad_out_transform(
+pub(crate) fn grad_out_transform<S: F32x8>(
+    dy: &[f32],
+    (oh, ow): (usize, usize),
+    cc: Chunk,
+    dy_row: impl Fn(usize) -> (usize, usize),
+    scratch: &mut [f32],
+    d: &mut [f32],
+    base: usize,
+    plane: usize,
+) {
+    if cc.tw == pairs::TILES {
+        return pairs::grad_out_transform::<S>(dy, (oh, ow), cc, dy_row, d, base, plane);
+    }
+    grad_out_transform_rows(dy, (oh, ow), cc, dy_row, scratch, d, base, plane)
+}
+
+/// `grad_out_transform` for any plane: gathers the tile elements into arrays over the
+/// columns, then runs the arithmetic as long loops over them.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+pub(crate) fn grad_out_transform_rows(
     dy: &[f32],
     (oh, ow): (usize, usize),
     cc: Chunk,
