@@ -50,6 +50,14 @@ pub(crate) struct Window<S> {
 }
 
 impl<S: F32x8> Window<S> {
+    /// The lanes of a 16-value window starting `s` columns into a row of `w` that hold row
+    /// values. (A function, not a closure at the call sites: closures do not inherit the
+    /// caller's target features, and the mask intrinsics were left as calls.)
+    #[inline(always)]
+    pub(crate) fn over_row(s: isize, w: usize) -> Self {
+        let (lo, hi) = super::winograd_transforms::valid_lanes(s, w);
+        Window::new(lo, hi)
+    }
     #[inline(always)]
     pub(crate) fn new(lo: usize, hi: usize) -> Self {
         let (l, h) = (lo as isize, hi as isize);

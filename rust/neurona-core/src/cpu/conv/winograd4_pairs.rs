@@ -14,7 +14,6 @@ use std::mem::MaybeUninit;
 
 use super::lanes::{window16, F32x8, Window};
 use super::winograd4_transforms::{at_lanes, bt_lanes, Chunk};
-use super::winograd_transforms::valid_lanes;
 
 /// Tiles per tile row these transforms take.
 pub(crate) const TILES: usize = 4;
@@ -91,11 +90,7 @@ pub(crate) fn input_transform<S: F32x8>(
 ) {
     debug_assert_eq!(cc.tw, TILES);
     let s = -(pad_w as isize);
-    let win = |o: isize| {
-        let (lo, hi) = valid_lanes(s + o, w);
-        Window::<S>::new(lo, hi)
-    };
-    let (w0, w4) = (win(0), win(4));
+    let (w0, w4) = (Window::<S>::over_row(s, w), Window::<S>::over_row(s + 4, w));
     for rr in (0..cc.nr).step_by(2) {
         let next = if rr + 1 < cc.nr {
             Some(row(rr + 1))

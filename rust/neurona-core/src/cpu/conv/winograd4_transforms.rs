@@ -30,7 +30,6 @@ use std::mem::MaybeUninit;
 
 use super::lanes::{window16, F32x8, Window};
 use super::winograd4_pairs as pairs;
-use super::winograd_transforms::valid_lanes;
 use super::winograd_weights::Lanes;
 
 /// Where the chunk's tile rows live: `nr` rows of `tw` tiles; `row(rr)` gives the offset of tile
@@ -147,11 +146,11 @@ pub(crate) fn input_transform_rows<S: F32x8>(
     for t0 in (0..cc.tw).step_by(8).rev() {
         // Padded column 4 t of tile t is input column 4 t - pad_w.
         let s = (4 * t0) as isize - pad_w as isize;
-        let win = |o: isize| {
-            let (lo, hi) = valid_lanes(s + o, w);
-            Window::<S>::new(lo, hi)
-        };
-        let (w0, w1, w4, w5) = (win(0), win(16), win(4), win(20));
+        let (w0, w1) = (
+            Window::<S>::over_row(s, w),
+            Window::<S>::over_row(s + 16, w),
+        );
+        let (w4, w5) = (Window::<S>::over_row(s + 4, w), Window::over_row(s + 20, w));
         // Consecutive tile rows of a plane share two input rows: the last two of one are the
         // first two of the next, transformed once.
         let mut next = (usize::MAX, usize::MAX);
