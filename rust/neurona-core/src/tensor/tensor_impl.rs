@@ -376,7 +376,15 @@ impl Tensor {
 
     /// The elements in row-major order as a new Vec.
     pub fn to_vec<T: Element>(&self) -> Result<Vec<T>> {
-        self.with_slice(|s: &[T]| s.to_vec())
+        // A view is gathered straight into the result (through `with_slice` it would be
+        // gathered into a temporary and then copied again).
+        self.with_storage(|data: &[T], l| {
+            if l.is_contiguous() {
+                data[l.offset..l.offset + l.numel()].to_vec()
+            } else {
+                super::gather::gather(data, l)
+            }
+        })
     }
 
     /// A contiguous tensor with the same values: itself when already contiguous.

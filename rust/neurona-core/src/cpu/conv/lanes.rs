@@ -18,6 +18,9 @@ pub(crate) trait F32x8: Copy {
     fn store(self, s: &mut [f32]);
     /// Into `s[0..8]`, which may be uninitialised (an output buffer).
     fn store_uninit(self, s: &mut [MaybeUninit<f32>]);
+    /// The first `s.len()` (< 8) lanes into `s`, by 4-, 2- and 1-float stores (masked stores
+    /// are slow on AMD, and a copy through memory became a `memcpy` call per row).
+    fn store_uninit_part(self, s: &mut [MaybeUninit<f32>]);
     fn add(self, o: Self) -> Self;
     fn sub(self, o: Self) -> Self;
     fn mul(self, o: Self) -> Self;
@@ -30,6 +33,11 @@ pub(crate) trait F32x8: Copy {
     fn split(a: Self, b: Self) -> (Self, Self);
     /// `a0 b0 a1 b1 .. a3 b3` and `a4 b4 .. a7 b7`.
     fn zip(a: Self, b: Self) -> (Self, Self);
+    /// `a0..a3 b0..b3` and `a4..a7 b4..b7`: the low halves of both, and the high halves.
+    fn halves(a: Self, b: Self) -> (Self, Self);
+    /// A 4x4 transpose in each half: lane `j` (and `4 + j`) of result `k` is lane `k` (and
+    /// `4 + k`) of `r[j]`.
+    fn transpose4(r: [Self; 4]) -> [Self; 4];
 }
 
 /// The lanes `lo..hi` of a 16-value window: masks for `window16`.
@@ -42,6 +50,14 @@ pub(crate) struct Window<S> {
 }
 
 impl<S: F32x8> Window<S> {
+    /// The lanes of a 16-value window starting `s` columns into a row of `w` that hold row
+    /// values. (A function, not a closure at the call sites: closures do not inherit the
+    /// caller's target features, and the mask intrinsics were left as calls.)
+    #[inline(always)]
+    pub(crate) fn over_row(s: isize, w: usize) -> Self {
+        let (lo, hi) = super::winograd_transforms::valid_lanes(s, w);
+        Window::new(lo, hi)
+    }
     #[inline(always)]
     pub(crate) fn new(lo: usize, hi: usize) -> Self {
         let (l, h) = (lo as isize, hi as isize);
@@ -100,6 +116,13 @@ impl F32x8 for Portable {
         }
     }
     #[inline(always)]
+    fn store_uninit_part(self, s: &mut [MaybeUninit<f32>]) {
+        let n = s.len().min(7);
+        for (d, v) in s[..n].iter_mut().zip(self.0) {
+            d.write(v);
+        }
+    }
+    #[inline(always)]
     fn add(self, o: Self) -> Self {
         Portable(std::array::from_fn(|k| self.0[k] + o.0[k]))
     }
@@ -149,6 +172,17 @@ impl F32x8 for Portable {
             Portable(std::array::from_fn(pick)),
             Portable(std::array::from_fn(|k| pick(k + 8))),
         )
+    }
+    #[inline(always)]
+    fn halves(a: Self, b: Self) -> (Self, Self) {
+        let cat = |x: &[f32], y: &[f32]| {
+            Portable(std::array::from_fn(|k| if k < 4 { x[k] } else { y[k - 4] }))
+        };
+        (cat(&a.0[..4], &b.0[..4]), cat(&a.0[4..], &b.0[4..]))
+    }
+    #[inline(always)]
+    fn transpose4(r: [Self; 4]) -> [Self; 4] {
+        std::array::from_fn(|k| Portable(std::array::from_fn(|l| r[l % 4].0[(l / 4) * 4 + k])))
     }
 }
 
@@ -208,6 +242,26 @@ mod avx2 {
             unsafe { _mm256_storeu_ps(s.as_mut_ptr().cast::<f32>(), self.0) }
         }
         #[inline(always)]
+        fn store_uninit_part(self, s: &mut [MaybeUninit<f32>]) {
+            let n = s.len().min(7);
+            let p = s.as_mut_ptr().cast::<f32>();
+            // SAFETY: every store below writes inside s[..n] (n < 8 floats).
+            unsafe {
+                let (mut cur, mut at) = (_mm256_castps256_ps128(self.0), 0);
+                if n >= 4 {
+                    _mm_storeu_ps(p, cur);
+                    (cur, at) = (_mm256_extractf128_ps::<1>(self.0), 4);
+                }
+                if n - at >= 2 {
+                    _mm_store_sd(p.add(at).cast(), _mm_castps_pd(cur));
+                    (cur, at) = (_mm_movehl_ps(cur, cur), at + 2);
+                }
+                if n > at {
+                    _mm_store_ss(p.add(at), cur);
+                }
+            }
+        }
+        #[inline(always)]
         fn add(self, o: Self) -> Self {
             Avx2(unsafe { _mm256_add_ps(self.0, o.0) })
         }
@@ -260,6 +314,31 @@ mod avx2 {
                 )
             }
         }
+        #[inline(always)]
+        fn halves(a: Self, b: Self) -> (Self, Self) {
+            unsafe {
+                (
+                    Avx2(_mm256_permute2f128_ps::<0x20>(a.0, b.0)),
+                    Avx2(_mm256_permute2f128_ps::<0x31>(a.0, b.0)),
+                )
+            }
+        }
+        #[inline(always)]
+        fn transpose4(r: [Self; 4]) -> [Self; 4] {
+            // _MM_TRANSPOSE4_PS, whose unpack and shuffle steps stay inside each 128-bit half.
+            unsafe {
+                let t0 = _mm256_unpacklo_ps(r[0].0, r[1].0);
+                let t1 = _mm256_unpackhi_ps(r[0].0, r[1].0);
+                let t2 = _mm256_unpacklo_ps(r[2].0, r[3].0);
+                let t3 = _mm256_unpackhi_ps(r[2].0, r[3].0);
+                [
+                    Avx2(_mm256_shuffle_ps::<0b01_00_01_00>(t0, t2)),
+                    Avx2(_mm256_shuffle_ps::<0b11_10_11_10>(t0, t2)),
+                    Avx2(_mm256_shuffle_ps::<0b01_00_01_00>(t1, t3)),
+                    Avx2(_mm256_shuffle_ps::<0b11_10_11_10>(t1, t3)),
+                ]
+            }
+        }
     }
 }
 
@@ -307,6 +386,27 @@ mod tests {
         let (l, h) = Portable::zip(e, o);
         assert_eq!(get(l), get(a));
         assert_eq!(get(h), get(b));
+        let (l, h) = Portable::halves(a, b);
+        assert_eq!(
+            get(l),
+            std::array::from_fn(|k| x[if k < 4 { 3 + k } else { 7 + k }])
+        );
+        assert_eq!(
+            get(h),
+            std::array::from_fn(|k| x[if k < 4 { 7 + k } else { 11 + k }])
+        );
+        let r: [Portable; 4] = std::array::from_fn(|j| Portable::load(&x[8 * j..]));
+        let t = Portable::transpose4(r);
+        for (k, tk) in t.iter().enumerate() {
+            for l in 0..8 {
+                // Lane l of result k: lane (l / 4) * 4 + k of row l % 4.
+                assert_eq!(
+                    get(*tk)[l],
+                    x[8 * (l % 4) + (l / 4) * 4 + k],
+                    "transpose {k} {l}"
+                );
+            }
+        }
         for (start, lo, hi) in [
             (-3isize, 3usize, 16usize),
             (5, 0, 9),
@@ -335,6 +435,7 @@ mod tests {
     #[target_feature(enable = "avx2,fma")]
     unsafe fn avx2_agrees(x: &[f32]) {
         use super::Avx2;
+        use std::mem::MaybeUninit;
         let bits = |v: Avx2| {
             let mut s = [0.0f32; 8];
             v.store(&mut s);
@@ -351,6 +452,27 @@ mod tests {
         let (al, ah) = Avx2::zip(aa, ab);
         assert_eq!(bits(al), pbits(pl));
         assert_eq!(bits(ah), pbits(ph));
+        for n in 0..8 {
+            let mut got = [MaybeUninit::new(f32::NAN); 8];
+            let mut want = [MaybeUninit::new(f32::NAN); 8];
+            aa.store_uninit_part(&mut got[..n]);
+            pa.store_uninit_part(&mut want[..n]);
+            let read = |v: [MaybeUninit<f32>; 8]| v.map(|e| unsafe { e.assume_init() }.to_bits());
+            assert_eq!(read(got), read(want), "first {n}");
+            assert_eq!(read(want)[..n], pbits(pa)[..n], "first {n}");
+        }
+        let (pl, ph) = Portable::halves(pa, pb);
+        let (al, ah) = Avx2::halves(aa, ab);
+        assert_eq!(bits(al), pbits(pl));
+        assert_eq!(bits(ah), pbits(ph));
+        let pr: [Portable; 4] = std::array::from_fn(|j| Portable::load(&x[5 * j..]));
+        let ar: [Avx2; 4] = std::array::from_fn(|j| Avx2::load(&x[5 * j..]));
+        for (a, p) in Avx2::transpose4(ar)
+            .into_iter()
+            .zip(Portable::transpose4(pr))
+        {
+            assert_eq!(bits(a), pbits(p));
+        }
         assert_eq!(bits(aa.sub(ab).neg()), pbits(pa.sub(pb).neg()));
         assert_eq!(bits(aa.mul(ab)), pbits(pa.mul(pb)));
         assert_eq!(bits(Avx2::zero().neg()), pbits(Portable::zero().neg()));

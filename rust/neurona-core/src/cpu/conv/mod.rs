@@ -49,9 +49,11 @@ mod simd;
 mod uninit;
 mod winograd;
 mod winograd4;
+mod winograd4_pairs;
 mod winograd4_transforms;
 mod winograd_product;
 mod winograd_transforms;
+mod winograd_weights;
 
 #[cfg(test)]
 mod tests;

@@ -20,13 +20,19 @@ thread_local! {
     static FREE: RefCell<Vec<Vec<f32>>> = const { RefCell::new(Vec::new()) };
 }
 
-/// A zeroed `f32` buffer that goes back to its thread's free list when dropped.
-pub(crate) struct Buf(Vec<f32>);
+/// An `f32` buffer of `len` floats that goes back to its thread's free list when dropped. Its
+/// Vec is always initialised to its whole capacity, so handing a kept buffer out again at a
+/// larger length (within the capacity) writes nothing: through `Vec::truncate` and
+/// `Vec::resize` it zero-filled the difference on every reuse.
+pub(crate) struct Buf {
+    v: Vec<f32>,
+    len: usize,
+}
 
 /// A buffer of `len` zeros, reusing one of this thread's free buffers where one is big enough.
 pub(crate) fn zeroed(len: usize) -> Buf {
     let mut b = stale(len);
-    b.0.fill(0.0);
+    b.fill(0.0);
     b
 }
 
@@ -46,12 +52,11 @@ pub(crate) fn stale(len: usize) -> Buf {
         .ok()
         .flatten();
     let mut v = reused.unwrap_or_default();
-    if v.len() >= len {
-        v.truncate(len);
-    } else {
+    if v.len() < len {
         v.resize(len, 0.0);
+        v.resize(v.capacity(), 0.0);
     }
-    Buf(v)
+    Buf { v, len }
 }
 
 /// Fills every buffer on this thread's free list, to its capacity, with NaN (and adds a few
@@ -73,7 +78,7 @@ pub(crate) fn poison() {
 
 impl Drop for Buf {
     fn drop(&mut self) {
-        let v = std::mem::take(&mut self.0);
+        let v = std::mem::take(&mut self.v);
         if v.capacity() == 0 || v.capacity() > KEEP_MAX_LEN {
             return;
         }
@@ -90,13 +95,13 @@ impl Drop for Buf {
 impl Deref for Buf {
     type Target = [f32];
     fn deref(&self) -> &[f32] {
-        &self.0
+        &self.v[..self.len]
     }
 }
 
 impl DerefMut for Buf {
     fn deref_mut(&mut self) -> &mut [f32] {
-        &mut self.0
+        &mut self.v[..self.len]
     }
 }
 

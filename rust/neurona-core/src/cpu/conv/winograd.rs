@@ -16,13 +16,14 @@ use super::conv2d_backward::lane_sum;
 use super::conv2d_forward::PAR_MIN_FLOPS;
 use super::lanes::{lanes_variant, F32x8};
 use super::params::Conv2dGeom;
-use super::scratch::{stale, zeroed, Buf};
+use super::scratch::{stale, Buf};
 use super::uninit;
 use super::winograd_product::{accumulate_weight_sums, multiply_positions};
 use super::winograd_transforms::{
     grad_out_transform, input_transform, output_transform, row_stride, weight_grad_tile,
     weight_tile, ChunkCols,
 };
+use super::winograd_weights::{transform_weights, L8};
 
 /// Below this many channels on either side the GEMMs are too thin to pay for the transforms.
 const MIN_CHANNELS: usize = 8;
@@ -174,31 +175,6 @@ fn transform_input<S: F32x8>(
     }
 }
 
-/// `U[xi]` for the 16 positions, each stored transposed (`c_in x c_out` row-major, so the GEMM
-/// packs it by contiguous copies): from `weight` `[c_out, c_in, 3, 3]`, or with `flip` from its
-/// transpose rotated by 180 degrees (the input-gradient kernel, whose output channels are the
-/// forward's input channels).
-fn transform_weights(weight: &[f32], c_out: usize, c_in: usize, flip: bool) -> Buf {
-    let (rows, cols) = if flip { (c_out, c_in) } else { (c_in, c_out) };
-    let mut u = stale(16 * rows * cols);
-    for k in 0..c_out {
-        for c in 0..c_in {
-            let g = &weight[(k * c_in + c) * 9..(k * c_in + c + 1) * 9];
-            let t = if flip {
-                let r: [f32; 9] = std::array::from_fn(|i| g[8 - i]);
-                weight_tile(&r)
-            } else {
-                weight_tile(g)
-            };
-            let (i, j) = if flip { (k, c) } else { (c, k) };
-            for (xi, &val) in t.iter().enumerate() {
-                u[xi * rows * cols + i * cols + j] = val;
-            }
-        }
-    }
-    u
-}
-
 /// `out = correlate(x, kernel whose transform is u) + bias` for problem `p`.
 fn correlate(
     p: &Problem,
@@ -275,7 +251,7 @@ pub(crate) fn forward(
     output: &mut [MaybeUninit<f32>],
 ) {
     let p = Problem::new(g.batch, g.c_in, (g.h, g.w), g.c_out, (g.pad_h, g.pad_w));
-    let u = transform_weights(weight, g.c_out, g.c_in, false);
+    let u = transform_weights(weight, (g.c_out, g.c_in), false, weight_tile::<L8>);
     correlate(&p, input, &u, bias, output);
 }
 
@@ -293,7 +269,7 @@ pub(crate) fn backward_input(
         g.c_in,
         (2 - g.pad_h, 2 - g.pad_w),
     );
-    let u = transform_weights(weight, g.c_out, g.c_in, true);
+    let u = transform_weights(weight, (g.c_out, g.c_in), true, weight_tile::<L8>);
     correlate(&p, grad_out, &u, None, grad_input);
 }
 
@@ -312,7 +288,9 @@ pub(crate) fn backward_weight(
     let chunk = p.batch.div_ceil(MAX_WEIGHT_TASKS).max(1);
     // A task's partial: 16 planes of c_out x c_in, then c_out bias sums.
     let s_len = 16 * p.c_out * p.c_in + p.c_out;
-    let mut partials = zeroed(p.batch.div_ceil(chunk) * s_len);
+    // Written by each task's first chunk (`accumulate_weight_sums`; bias sums zeroed there),
+    // so taken stale.
+    let mut partials = stale(p.batch.div_ceil(chunk) * s_len);
     let p = &p;
     let rpc = weight_rows_per_chunk(p).min(chunk * p.th);
     partials
@@ -396,10 +374,14 @@ fn weight_chunks<S: F32x8>(
             plane_len(p.c_out, ld),
         );
         // Position 5 (the middle of A dY A^T) is the sum of the tile's four values.
+        if r0 == 0 {
+            s[16 * sk..].fill(0.0);
+        }
         for (k, b) in s[16 * sk..].iter_mut().enumerate() {
             *b += lane_sum(&sc.m[5 * dk + k * ld..5 * dk + k * ld + n]);
         }
-        accumulate_weight_sums(16, &sc.m, &sc.v, s, (p.c_in, p.c_out, n), (ld, dk, vk, sk));
+        let dims = (p.c_in, p.c_out, n);
+        accumulate_weight_sums(16, &sc.m, &sc.v, s, dims, (ld, dk, vk, sk), r0 == 0);
         r0 += cc.nr;
     }
 }

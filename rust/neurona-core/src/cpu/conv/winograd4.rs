@@ -23,12 +23,14 @@ use super::lanes::{lanes_variant, F32x8};
 use super::params::Conv2dGeom;
 use super::scratch::{stale, zeroed, Buf};
 use super::uninit;
+use super::winograd4_pairs::TILES;
 use super::winograd4_transforms::{
     grad_out_transform, input_transform, output_transform, scratch_len, weight_grad_tile,
     weight_tile, Chunk,
 };
 use super::winograd_product::{accumulate_weight_sums, multiply_positions};
 use super::winograd_transforms::row_stride;
+use super::winograd_weights::{transform_weights, L8};
 
 /// Channels needed on both sides (see the module doc on rounding).
 const MIN_CHANNELS: usize = 16;
@@ -54,13 +56,18 @@ pub(crate) fn applies(g: &Conv2dGeom) -> bool {
 }
 
 /// Whether F(4x4) needs clearly fewer GEMM columns than F(2x2) (16 per tile) for an
-/// `oh x ow` output. Its transforms cost more per column and do worse on narrow rows, so a
-/// plane that 4x4 tiles cover badly (14 wide: 3.5 tiles, 31% of the work on padding) stays on
-/// F(2x2).
+/// `oh x ow` output. Its transforms cost more per column and waste lanes on rows of fewer
+/// than 8 tiles, so it needs 40% fewer columns in general; planes exactly 4 tiles wide (13 to
+/// 16 columns, e.g. 14x14) go two tile rows per vector (`winograd4_pairs`) and need 20% fewer
+/// (14x14: 27% fewer; fwd+bwd of b64 32x14x14->64 measured 10.9 ms against F(2x2)'s 12.1).
 fn pays_off(oh: usize, ow: usize) -> bool {
     let f4 = 36 * oh.div_ceil(4) * ow.div_ceil(4);
     let f2 = 16 * oh.div_ceil(2) * ow.div_ceil(2);
-    10 * f4 <= 6 * f2
+    if ow.div_ceil(4) == TILES {
+        10 * f4 <= 8 * f2
+    } else {
+        10 * f4 <= 6 * f2
+    }
 }
 
 /// A stride-1 3x3 correlation: `[batch, c_in, h, w]` padded by `pad` to `[batch, c_out, oh,
@@ -142,30 +149,6 @@ fn scratch(p: &Problem, rows: usize) -> Scratch {
     }
 }
 
-/// `U[xi]` for the 36 positions, each stored transposed (`c_in x c_out` row-major): from
-/// `weight` `[c_out, c_in, 3, 3]`, or with `flip` from its transpose rotated by 180 degrees
-/// (the input-gradient kernel, whose output channels are the forward's input channels).
-fn transform_weights(weight: &[f32], c_out: usize, c_in: usize, flip: bool) -> Buf {
-    let (rows, cols) = if flip { (c_out, c_in) } else { (c_in, c_out) };
-    let mut u = stale(36 * rows * cols);
-    for k in 0..c_out {
-        for c in 0..c_in {
-            let g = &weight[(k * c_in + c) * 9..(k * c_in + c + 1) * 9];
-            let t = if flip {
-                let r: [f32; 9] = std::array::from_fn(|i| g[8 - i]);
-                weight_tile(&r)
-            } else {
-                weight_tile(g)
-            };
-            let (i, j) = if flip { (k, c) } else { (c, k) };
-            for (xi, &val) in t.iter().enumerate() {
-                u[xi * rows * cols + i * cols + j] = val;
-            }
-        }
-    }
-    u
-}
-
 /// `out = correlate(x, kernel whose transform is u) + bias` for problem `p`.
 fn correlate(
     p: &Problem,
@@ -239,7 +222,7 @@ pub(crate) fn forward(
     output: &mut [MaybeUninit<f32>],
 ) {
     let p = Problem::new(g.batch, g.c_in, (g.h, g.w), g.c_out, (g.pad_h, g.pad_w));
-    let u = transform_weights(weight, g.c_out, g.c_in, false);
+    let u = transform_weights(weight, (g.c_out, g.c_in), false, weight_tile::<L8>);
     correlate(&p, input, &u, bias, output);
 }
 
@@ -257,7 +240,7 @@ pub(crate) fn backward_input(
         g.c_in,
         (2 - g.pad_h, 2 - g.pad_w),
     );
-    let u = transform_weights(weight, g.c_out, g.c_in, true);
+    let u = transform_weights(weight, (g.c_out, g.c_in), true, weight_tile::<L8>);
     correlate(&p, grad_out, &u, None, grad_input);
 }
 
@@ -278,7 +261,8 @@ pub(crate) fn backward_weight(
         .max(WEIGHT_TILES.div_ceil(p.th * p.tw))
         .clamp(1, p.batch.max(1));
     let s_len = 36 * p.c_out * p.c_in;
-    let mut partials = zeroed(p.batch.div_ceil(chunk) * s_len);
+    // Written by each task's first chunk (`accumulate_weight_sums`), so taken stale.
+    let mut partials = stale(p.batch.div_ceil(chunk) * s_len);
     let p = &p;
     let rpc = (WEIGHT_TILES / p.tw).max(1).min(chunk * p.th);
     partials
@@ -352,7 +336,7 @@ fn weight_chunks<S: F32x8>(
                 let (s, ty) = p.locate(r0 + rr);
                 ((s * p.c_out + k) * plane_out, ty)
             };
-            grad_out_transform(
+            grad_out_transform::<S>(
                 dy_t,
                 (p.oh, p.ow),
                 cc,
@@ -363,9 +347,26 @@ fn weight_chunks<S: F32x8>(
                 dk,
             );
         }
-        accumulate_weight_sums(36, &sc.m, &sc.v, s, (p.c_in, p.c_out, n), (ld, dk, vk, sk));
+        let dims = (p.c_in, p.c_out, n);
+        accumulate_weight_sums(36, &sc.m, &sc.v, s, dims, (ld, dk, vk, sk), r0 == 0);
         r0 += cc.nr;
     }
 }
 
 lanes_variant!(fn weight_task => weight_chunks(p: &Problem, rpc: usize, sc: &mut Scratch, s: &mut [f32], x_t: &[f32], dy_t: &[f32]));
+
+#[cfg(test)]
+mod tests {
+    use super::pays_off;
+
+    #[test]
+    fn planes_four_tiles_wide_take_f4x4() {
+        // The benchmark's 14x14 and the test shapes' 13-16 wide planes (pairs of tile rows).
+        for (oh, ow) in [(14, 14), (9, 14), (13, 13), (12, 14), (16, 16)] {
+            assert!(pays_off(oh, ow), "{oh}x{ow}");
+        }
+        // Rows of 2 tiles waste most lanes: F(2x2).
+        assert!(!pays_off(14, 7));
+        assert!(!pays_off(6, 5));
+    }
+}

@@ -29,7 +29,8 @@
 use std::mem::MaybeUninit;
 
 use super::lanes::{window16, F32x8, Window};
-use super::winograd_transforms::valid_lanes;
+use super::winograd4_pairs as pairs;
+use super::winograd_weights::Lanes;
 
 /// Where the chunk's tile rows live: `nr` rows of `tw` tiles; `row(rr)` gives the offset of tile
 /// row `rr`'s plane and its tile-row index.
@@ -94,7 +95,7 @@ fn arrays<const K: usize>(buf: &mut [f32], n: usize) -> [&mut [f32]; K] {
 
 /// `B^T` applied to six vectors (lane-wise the same operations, in the same order, as `bt`).
 #[inline(always)]
-fn bt_lanes<S: F32x8>(d: [S; 6]) -> [S; 6] {
+pub(crate) fn bt_lanes<S: F32x8>(d: [S; 6]) -> [S; 6] {
     let [d0, d1, d2, d3, d4, d5] = d;
     let (two, four, five) = (S::splat(2.0), S::splat(4.0), S::splat(5.0));
     let (t1, t2) = (d4.sub(four.mul(d2)), d3.sub(four.mul(d1)));
@@ -132,7 +133,7 @@ fn phases<S: F32x8>(x: &[f32], start: isize, (w0, w1): (&Window<S>, &Window<S>))
 /// first columns, is overwritten by it.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-pub(crate) fn input_transform<S: F32x8>(
+pub(crate) fn input_transform_rows<S: F32x8>(
     x: &[f32],
     (h, w): (usize, usize),
     (pad_h, pad_w): (usize, usize),
@@ -145,11 +146,11 @@ pub(crate) fn input_transform<S: F32x8>(
     for t0 in (0..cc.tw).step_by(8).rev() {
         // Padded column 4 t of tile t is input column 4 t - pad_w.
         let s = (4 * t0) as isize - pad_w as isize;
-        let win = |o: isize| {
-            let (lo, hi) = valid_lanes(s + o, w);
-            Window::<S>::new(lo, hi)
-        };
-        let (w0, w1, w4, w5) = (win(0), win(16), win(4), win(20));
+        let (w0, w1) = (
+            Window::<S>::over_row(s, w),
+            Window::<S>::over_row(s + 16, w),
+        );
+        let (w4, w5) = (Window::<S>::over_row(s + 4, w), Window::over_row(s + 20, w));
         // Consecutive tile rows of a plane share two input rows: the last two of one are the
         // first two of the next, transformed once.
         let mut next = (usize::MAX, usize::MAX);
@@ -189,9 +190,51 @@ pub(crate) fn input_transform<S: F32x8>(
     }
 }
 
+/// Input transform `B^T d B` of one channel for a chunk (see `input_transform_rows`); planes
+/// four tiles wide go two tile rows per group (`winograd4_pairs`), with the same results.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+pub(crate) fn input_transform<S: F32x8>(
+    x: &[f32],
+    hw: (usize, usize),
+    pad: (usize, usize),
+    cc: Chunk,
+    row: impl Fn(usize) -> (usize, usize),
+    v: &mut [f32],
+    base: usize,
+    plane: usize,
+) {
+    if cc.tw == pairs::TILES {
+        pairs::input_transform::<S>(x, hw, pad, cc, row, v, base, plane)
+    } else {
+        input_transform_rows::<S>(x, hw, pad, cc, row, v, base, plane)
+    }
+}
+
+/// Output transform `A^T M A` + bias of one channel for a chunk (see `output_transform_rows`);
+/// planes four tiles wide go two tile rows per group (`winograd4_pairs`), with the same results.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+pub(crate) fn output_transform<S: F32x8>(
+    m: &[f32],
+    base: usize,
+    plane: usize,
+    cc: Chunk,
+    ohw: (usize, usize),
+    bias: f32,
+    out: &mut [MaybeUninit<f32>],
+    out_row: impl Fn(usize) -> (usize, usize),
+) {
+    if cc.tw == pairs::TILES {
+        pairs::output_transform::<S>(m, base, plane, cc, ohw, bias, out, out_row)
+    } else {
+        output_transform_rows::<S>(m, base, plane, cc, ohw, bias, out, out_row)
+    }
+}
+
 /// `A^T` applied to six vectors (lane-wise the same operations, in the same order, as `at`).
 #[inline(always)]
-fn at_lanes<S: F32x8>(m: [S; 6]) -> [S; 4] {
+pub(crate) fn at_lanes<S: F32x8>(m: [S; 6]) -> [S; 4] {
     let [m0, m1, m2, m3, m4, m5] = m;
     let (s12, d12, s34, d34) = (m1.add(m2), m1.sub(m2), m3.add(m4), m3.sub(m4));
     let (two, four, eight) = (S::splat(2.0), S::splat(4.0), S::splat(8.0));
@@ -209,7 +252,7 @@ fn at_lanes<S: F32x8>(m: [S; 6]) -> [S; 4] {
 /// output plane (`oh x ow`) and its tile-row index. Writes only inside the plane's rows.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-pub(crate) fn output_transform<S: F32x8>(
+pub(crate) fn output_transform_rows<S: F32x8>(
     m: &[f32],
     base: usize,
     plane: usize,
@@ -268,7 +311,27 @@ pub(crate) fn output_transform<S: F32x8>(
 /// `oh x ow` edges): writes `d[base + xi * plane + col]` for the chunk's columns.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-pub(crate) fn grad_out_transform(
+pub(crate) fn grad_out_transform<S: F32x8>(
+    dy: &[f32],
+    (oh, ow): (usize, usize),
+    cc: Chunk,
+    dy_row: impl Fn(usize) -> (usize, usize),
+    scratch: &mut [f32],
+    d: &mut [f32],
+    base: usize,
+    plane: usize,
+) {
+    if cc.tw == pairs::TILES {
+        return pairs::grad_out_transform::<S>(dy, (oh, ow), cc, dy_row, d, base, plane);
+    }
+    grad_out_transform_rows(dy, (oh, ow), cc, dy_row, scratch, d, base, plane)
+}
+
+/// `grad_out_transform` for any plane: gathers the tile elements into arrays over the
+/// columns, then runs the arithmetic as long loops over them.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+pub(crate) fn grad_out_transform_rows(
     dy: &[f32],
     (oh, ow): (usize, usize),
     cc: Chunk,
@@ -353,9 +416,10 @@ pub(crate) fn grad_out_transform(
     }
 }
 
-/// Weight transform `G g G^T` of one 3x3 kernel (row-major) into 36 values.
-pub(crate) fn weight_tile(g: &[f32]) -> [f32; 36] {
-    let expand = |a: f32, b: f32, c: f32| {
+/// Weight transform `G g G^T` of one 3x3 kernel (row-major) into 36 values (of one kernel, or
+/// of eight side by side: see `winograd_weights`).
+pub(crate) fn weight_tile<T: Lanes>(g: &[T]) -> [T; 36] {
+    let expand = |a: T, b: T, c: T| {
         [
             a / 4.0,
             -(a + b + c) / 6.0,
@@ -365,13 +429,9 @@ pub(crate) fn weight_tile(g: &[f32]) -> [f32; 36] {
             c,
         ]
     };
-    let cols: [[f32; 6]; 3] = std::array::from_fn(|j| expand(g[j], g[3 + j], g[6 + j]));
-    let mut u = [0.0f32; 36];
-    for i in 0..6 {
-        let r = expand(cols[0][i], cols[1][i], cols[2][i]);
-        u[6 * i..6 * i + 6].copy_from_slice(&r);
-    }
-    u
+    let cols: [[T; 6]; 3] = std::array::from_fn(|j| expand(g[j], g[3 + j], g[6 + j]));
+    let rows: [[T; 6]; 6] = std::array::from_fn(|i| expand(cols[0][i], cols[1][i], cols[2][i]));
+    std::array::from_fn(|xi| rows[xi / 6][xi % 6])
 }
 
 /// Back from the transformed domain for gradients: `G^T s G` of 36 values into a 3x3 kernel.

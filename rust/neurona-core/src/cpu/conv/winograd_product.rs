@@ -40,7 +40,8 @@ pub(super) fn multiply_positions(
     );
 }
 
-/// S[xi] += D[xi] V[xi]^T for every position xi, summed over a chunk's `n` tiles: `d` holds the
+/// S[xi] += D[xi] V[xi]^T for every position xi (S[xi] = ... for a task's `first` chunk, so the
+/// sums need no zeroing beforehand), summed over a chunk's `n` tiles: `d` holds the
 /// transformed output gradient (c_out x n per position, rows `ld` apart, positions `dk` apart),
 /// `v` the transformed input (c_in x n, likewise, positions `vk` apart), `s` the running sums
 /// (c_out x c_in row-major, positions `sk` apart). The micro-kernel reads D in place (a strided
@@ -53,6 +54,7 @@ pub(super) fn accumulate_weight_sums(
     s: &mut [f32],
     (c_in, c_out, n): (usize, usize, usize),
     (ld, dk, vk, sk): (usize, usize, usize, usize),
+    first: bool,
 ) {
     let a = MatRef {
         data: &d[..positions * dk],
@@ -69,5 +71,6 @@ pub(super) fn accumulate_weight_sums(
         cs: ld,
     };
     let c = MatMut::row_major(&mut s[..positions * sk], c_out, c_in);
-    sgemm_batched(positions, 1.0, a, dk, b, vk, 1.0, c, sk, Epilogue::None);
+    let beta = if first { 0.0 } else { 1.0 };
+    sgemm_batched(positions, 1.0, a, dk, b, vk, beta, c, sk, Epilogue::None);
 }

@@ -22,6 +22,7 @@
 use std::mem::MaybeUninit;
 
 use super::lanes::{window16, F32x8, Window};
+use super::winograd_weights::Lanes;
 
 /// Tiles per group (one AVX2 vector of floats).
 const LANES: usize = 8;
@@ -272,15 +273,11 @@ pub(crate) fn grad_out_transform<S: F32x8>(
 }
 
 /// Weight transform `G g G^T` of one 3x3 kernel (row-major) into 16 values.
-pub(crate) fn weight_tile(g: &[f32]) -> [f32; 16] {
-    let expand = |a: f32, b: f32, c: f32| [a, 0.5 * (a + b + c), 0.5 * (a - b + c), c];
-    let cols: [[f32; 4]; 3] = std::array::from_fn(|j| expand(g[j], g[3 + j], g[6 + j]));
-    let mut u = [0.0f32; 16];
-    for i in 0..4 {
-        let r = expand(cols[0][i], cols[1][i], cols[2][i]);
-        u[4 * i..4 * i + 4].copy_from_slice(&r);
-    }
-    u
+pub(crate) fn weight_tile<T: Lanes>(g: &[T]) -> [T; 16] {
+    let expand = |a: T, b: T, c: T| [a, (a + b + c) * 0.5, (a - b + c) * 0.5, c];
+    let cols: [[T; 4]; 3] = std::array::from_fn(|j| expand(g[j], g[3 + j], g[6 + j]));
+    let rows: [[T; 4]; 4] = std::array::from_fn(|i| expand(cols[0][i], cols[1][i], cols[2][i]));
+    std::array::from_fn(|xi| rows[xi / 4][xi % 4])
 }
 
 /// Back from the transformed domain for gradients: `G^T s G` of 16 values into a 3x3 kernel.
