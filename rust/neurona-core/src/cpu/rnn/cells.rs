@@ -6,7 +6,7 @@
 //! (or `gates * hidden`) columns and the same number of batch rows.
 
 use super::act::{relu, sigmoid_fma as sigmoid, tanh_fma as tanh, tanh_sig_fma};
-use super::{for_blocks, rows_per_task, simd_kernel, LANES as W};
+use super::{for_blocks, rows_per_task, simd_kernel, LANES as W, LSTM_LANES as LW};
 use rayon::prelude::*;
 
 simd_kernel! {
@@ -48,16 +48,16 @@ pub fn rnn_forward(hidden: usize, relu_act: bool, pre: &[f32], h: &mut [f32]) {
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 fn lstm_gates_block(
-    cp: &[f32; W],
-    gi: &mut [f32; W],
-    gf: &mut [f32; W],
-    gg: &mut [f32; W],
-    go: &mut [f32; W],
-    c: &mut [f32; W],
+    cp: &[f32; LW],
+    gi: &mut [f32; LW],
+    gf: &mut [f32; LW],
+    gg: &mut [f32; LW],
+    go: &mut [f32; LW],
+    c: &mut [f32; LW],
 ) {
     // tanh through sigmoid (see `act::tanh_sig_fma`): the step's five nonlinearities are
     // then five exp/divide sequences and nothing else, the bulk of a step's non-GEMM time.
-    for j in 0..W {
+    for j in 0..LW {
         let i = sigmoid(gi[j]);
         let f = sigmoid(gf[j]);
         let g = tanh_sig_fma(gg[j]);
@@ -72,8 +72,8 @@ fn lstm_gates_block(
 
 /// tanh(c) and h = o * tanh(c) of one block, after `lstm_gates_block`.
 #[inline(always)]
-fn lstm_out_block(go: &[f32; W], c: &[f32; W], h: &mut [f32; W], tc: &mut [f32; W]) {
-    for j in 0..W {
+fn lstm_out_block(go: &[f32; LW], c: &[f32; LW], h: &mut [f32; LW], tc: &mut [f32; LW]) {
+    for j in 0..LW {
         let t = tanh_sig_fma(c[j]);
         tc[j] = t;
         h[j] = go[j] * t;
@@ -100,9 +100,9 @@ simd_kernel! {
             let (gi, rest) = g.split_at_mut(n);
             let (gf, rest) = rest.split_at_mut(n);
             let (gg, go) = rest.split_at_mut(n);
-            for_blocks!(lstm_gates_block, [cp], [gi, gf, gg, go, c]);
+            for_blocks!(LW; lstm_gates_block, [cp], [gi, gf, gg, go, c]);
             let (go, c) = (&*go, &*c);
-            for_blocks!(lstm_out_block, [go, c], [h, tc]);
+            for_blocks!(LW; lstm_out_block, [go, c], [h, tc]);
         }
     }
 }
