@@ -11,6 +11,10 @@
 //! Several threads may fill one operand: `PackedB::row_writers` hands out writers for
 //! disjoint sets of rows (rows whose index modulo a period falls in a given range, e.g. a
 //! group of batch rows in every time step), so each element has one writer.
+//!
+//! A large operand (past `STREAM_MIN_BYTES`) is written with non-temporal stores on x86: its
+//! cache lines would otherwise each be read from L3 or memory before being overwritten
+//! whole, and its rows are read again only by the product after the whole pass.
 
 use super::buffers::PackBuf;
 use super::driver::k_blocks;
@@ -19,6 +23,11 @@ use super::kernel::KernelSet;
 use super::prepacked::PackedB;
 use std::marker::PhantomData;
 use std::ops::Range;
+
+/// Packed operands at least this large are written with streaming stores (see the module
+/// doc): well past L2, so the rows would leave the cache before the product reads them.
+/// An LSTM's backward (6.5 MB here) measured ~1.5% faster with them on Zen 3.
+const STREAM_MIN_BYTES: usize = 2 << 20;
 
 impl PackedB {
     /// A k x n B operand in the packed layout whose rows are written afterwards through
@@ -49,6 +58,8 @@ impl PackedB {
         let (_, kc_step) = k_blocks(self.ks(), self.rows());
         let (k, n, nr) = (self.rows(), self.cols(), self.ks().nr);
         let ptr = self.buf_mut().ptr();
+        let stream = cfg!(target_arch = "x86_64")
+            && k * n.div_ceil(nr) * nr * std::mem::size_of::<f32>() >= STREAM_MIN_BYTES;
         parts
             .iter()
             .map(|part| RowWriter {
@@ -57,6 +68,7 @@ impl PackedB {
                 n,
                 nr,
                 kc_step: kc_step.max(1),
+                stream,
                 period,
                 part: part.clone(),
                 _buf: PhantomData,
@@ -72,6 +84,8 @@ pub struct RowWriter<'a> {
     n: usize,
     nr: usize,
     kc_step: usize,
+    /// Write with non-temporal stores (see the module doc).
+    stream: bool,
     period: usize,
     part: Range<usize>,
     _buf: PhantomData<&'a mut PackedB>,
@@ -103,17 +117,72 @@ impl RowWriter<'_> {
             let kc = self.kc_step.min(self.k - pc);
             // Row r - pc of its K block: NR values in each panel, the panels kc * NR apart.
             let base = pc * npanels * nr + (r - pc) * nr;
-            for (q, vals) in row.chunks(nr).enumerate() {
-                // SAFETY: base + q * kc * nr + nr <= (pc + kc) * npanels * nr <= k * npanels
-                // * nr, the buffer's length; the row is this writer's alone (checked above).
-                unsafe {
-                    let dst = self.ptr.add(base + q * kc * nr);
-                    std::ptr::copy_nonoverlapping(vals.as_ptr(), dst, vals.len());
-                    for j in vals.len()..nr {
-                        *dst.add(j) = 0.0;
-                    }
+            // SAFETY: base + q * kc * nr + nr <= (pc + kc) * npanels * nr <= k * npanels * nr,
+            // the buffer's length, for every panel q; the row is this writer's alone.
+            unsafe {
+                let (dst, step, st) = (self.ptr.add(base), kc * nr, self.stream);
+                match nr {
+                    8 => scatter_row::<8>(row, dst, step, st),
+                    16 => scatter_row::<16>(row, dst, step, st),
+                    32 => scatter_row::<32>(row, dst, step, st),
+                    _ => scatter_row_any(row, nr, dst, step),
                 }
             }
+        }
+        #[cfg(target_arch = "x86_64")]
+        if self.stream {
+            // Streaming stores are weakly ordered: fence them before whatever tells the
+            // product's threads that the rows are written (the join after the writers).
+            // SAFETY: SSE is part of x86_64.
+            unsafe { std::arch::x86_64::_mm_sfence() };
+        }
+    }
+}
+
+/// One row cut into NR-wide pieces, piece q to `dst + q * step`, the last zero-padded to NR.
+/// NR is a constant so each full piece is a few vector moves: with a run-time length each
+/// piece was a call to `memcpy` (for an LSTM's backward, 10^5 calls of 64 bytes per
+/// sequence, 4% of its time).
+///
+/// With `stream`, full pieces at 16-byte aligned addresses go out as non-temporal stores
+/// (the caller fences them).
+///
+/// # Safety
+/// `dst + q * step .. + NR` is writable for every piece q.
+#[inline(always)]
+unsafe fn scatter_row<const NR: usize>(row: &[f32], dst: *mut f32, step: usize, stream: bool) {
+    let (full, rest) = row.as_chunks::<NR>();
+    for (q, vals) in full.iter().enumerate() {
+        let d = dst.add(q * step);
+        #[cfg(target_arch = "x86_64")]
+        if stream && NR & 3 == 0 && (d as usize) & 15 == 0 {
+            use std::arch::x86_64::{_mm_loadu_ps, _mm_stream_ps};
+            for j in (0..NR).step_by(4) {
+                _mm_stream_ps(d.add(j), _mm_loadu_ps(vals.as_ptr().add(j)));
+            }
+            continue;
+        }
+        d.cast::<[f32; NR]>().write_unaligned(*vals);
+    }
+    if !rest.is_empty() {
+        let mut last = [0.0f32; NR];
+        last[..rest.len()].copy_from_slice(rest);
+        dst.add(full.len() * step)
+            .cast::<[f32; NR]>()
+            .write_unaligned(last);
+    }
+}
+
+/// `scatter_row` for a panel width known only at run time.
+///
+/// # Safety
+/// As `scatter_row`.
+unsafe fn scatter_row_any(row: &[f32], nr: usize, dst: *mut f32, step: usize) {
+    for (q, vals) in row.chunks(nr).enumerate() {
+        let d = dst.add(q * step);
+        std::ptr::copy_nonoverlapping(vals.as_ptr(), d, vals.len());
+        for j in vals.len()..nr {
+            *d.add(j) = 0.0;
         }
     }
 }

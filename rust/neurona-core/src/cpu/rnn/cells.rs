@@ -6,7 +6,7 @@
 //! (or `gates * hidden`) columns and the same number of batch rows.
 
 use super::act::{relu, sigmoid_fma as sigmoid, tanh_fma as tanh, tanh_sig_fma};
-use super::{for_blocks, rows_per_task, simd_kernel, LANES as W};
+use super::{for_blocks, rows_per_task, simd_kernel, LANES as W, LSTM_LANES as LW};
 use rayon::prelude::*;
 
 simd_kernel! {
@@ -40,34 +40,43 @@ pub fn rnn_forward(hidden: usize, relu_act: bool, pre: &[f32], h: &mut [f32]) {
         .for_each(|(h, pre)| rnn_rows(relu_act, pre, h));
 }
 
+/// The gates and the new cell state of one block. Split from the cell output
+/// (`lstm_out_block`): the gates' four exp/divide chains are independent of each other, but
+/// tanh(c) waits for all of them, so one pass doing both has a dependency chain about twice
+/// as long as either half, more than the out-of-order window overlaps (the cells of a
+/// 64 x 128 LSTM measured ~6% faster in two passes on Zen 3). Same operations per element.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-fn lstm_block(
-    cp: &[f32; W],
-    gi: &mut [f32; W],
-    gf: &mut [f32; W],
-    gg: &mut [f32; W],
-    go: &mut [f32; W],
-    h: &mut [f32; W],
-    c: &mut [f32; W],
-    tc: &mut [f32; W],
+fn lstm_gates_block(
+    cp: &[f32; LW],
+    gi: &mut [f32; LW],
+    gf: &mut [f32; LW],
+    gg: &mut [f32; LW],
+    go: &mut [f32; LW],
+    c: &mut [f32; LW],
 ) {
     // tanh through sigmoid (see `act::tanh_sig_fma`): the step's five nonlinearities are
     // then five exp/divide sequences and nothing else, the bulk of a step's non-GEMM time.
-    for j in 0..W {
+    for j in 0..LW {
         let i = sigmoid(gi[j]);
         let f = sigmoid(gf[j]);
         let g = tanh_sig_fma(gg[j]);
         let o = sigmoid(go[j]);
-        let cv = f.mul_add(cp[j], i * g);
-        let t = tanh_sig_fma(cv);
         gi[j] = i;
         gf[j] = f;
         gg[j] = g;
         go[j] = o;
-        c[j] = cv;
+        c[j] = f.mul_add(cp[j], i * g);
+    }
+}
+
+/// tanh(c) and h = o * tanh(c) of one block, after `lstm_gates_block`.
+#[inline(always)]
+fn lstm_out_block(go: &[f32; LW], c: &[f32; LW], h: &mut [f32; LW], tc: &mut [f32; LW]) {
+    for j in 0..LW {
+        let t = tanh_sig_fma(c[j]);
         tc[j] = t;
-        h[j] = o * t;
+        h[j] = go[j] * t;
     }
 }
 
@@ -91,7 +100,9 @@ simd_kernel! {
             let (gi, rest) = g.split_at_mut(n);
             let (gf, rest) = rest.split_at_mut(n);
             let (gg, go) = rest.split_at_mut(n);
-            for_blocks!(lstm_block, [cp], [gi, gf, gg, go, h, c, tc]);
+            for_blocks!(LW; lstm_gates_block, [cp], [gi, gf, gg, go, c]);
+            let (go, c) = (&*go, &*c);
+            for_blocks!(LW; lstm_out_block, [go, c], [h, tc]);
         }
     }
 }
