@@ -3,9 +3,9 @@
 The headline row is the issue's: an LSTM with input size 32, hidden size 128, 50 time steps,
 batch 64, time-major, loss = output.sum(), timed from the input to the end of backward().
 Both libraries get the same weights (neurona loads PyTorch's state_dict) and the same
-threads. Runs alternate between the libraries so machine noise hits both alike; the table
-shows medians of wall time and of process CPU time, and the wall-time ratio (> 1: neurona is
-faster). On a busy machine, CPU time with --threads 1 is the steadiest comparison (with more
+threads. Blocks of runs alternate between the libraries so machine noise hits both alike (see
+`bench` for why blocks, not single runs); the table shows medians of wall time and of process
+CPU time, and the wall-time ratio (> 1: neurona is faster). On a busy machine, CPU time with --threads 1 is the steadiest comparison (with more
 threads it also counts time spent spinning at barriers).
 
     python benches/rnn_bench.py [--repeat 21] [--threads 2] [--all]
@@ -75,15 +75,25 @@ def timed(fn) -> tuple:
     return time.perf_counter() - t, time.process_time() - c
 
 
+# Runs per block; the first of each block is not timed.
+BLOCK = 4
+
+
 def bench(c, torch, repeat):
     run_n, run_t = build(c, torch)
     for _ in range(3):
         run_n()
         run_t()
     tn, tt = [], []
-    for _ in range(repeat):  # alternate, so noise falls on both
-        tn.append(timed(run_n))
-        tt.append(timed(run_t))
+    # Blocks of runs, alternating between the libraries, so machine noise falls on both. Not
+    # run by run: after a run each library's idle worker threads spin for a while (PyTorch's
+    # OpenMP pool, rayon's), and with as many threads as cores that spinning took a core from
+    # the other library's next run (neurona's CPU time with 2 threads rose from ~23 to ~31 ms).
+    # The first run of a block, which would pay for it, is not timed.
+    while len(tn) < repeat:
+        for run, samples in ((run_n, tn), (run_t, tt)):
+            run()
+            samples.extend(timed(run) for _ in range(BLOCK - 1))
 
     def med(samples, k):
         return statistics.median(s[k] for s in samples)
@@ -115,7 +125,7 @@ def main():
 
     print(f"# {datetime.date.today()}  {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
           f"{args.threads} threads; neurona {neurona.__version__}, torch {torch.__version__}; "
-          f"medians of {args.repeat} alternating runs")
+          f"medians of {args.repeat}+ runs in alternating blocks of {BLOCK - 1}")
     print(f"| {'case':58s} | neurona ms | torch ms | speed-up | neurona CPU ms | torch CPU ms |")
     print(f"|{'-' * 60}|-----------:|---------:|---------:|---------------:|-------------:|")
     for c in [HEADLINE] + (EXTRA if args.all else []):
