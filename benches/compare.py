@@ -48,8 +48,16 @@ def try_torch():
     return torch
 
 
+# Seconds to idle before timing a library. After its last call a library's idle workers spin
+# for a while before they sleep (NumPy's OpenBLAS ~110 ms here, PyTorch's OpenMP ~10 ms); with
+# as many threads as cores, that spinning took a core from whichever library ran next (b64
+# 32x14x14 conv fwd+bwd at 2 threads: 7.3 ms after the NumPy and PyTorch rows, 5.9 ms alone).
+SETTLE = 0.2
+
+
 def median_time(fn: Callable[[], object], repeat: int, min_time: float = 0.02) -> float:
     """Median seconds per call, each sample looping enough calls to last min_time."""
+    time.sleep(SETTLE)
     fn()  # warm-up (caches, lazy init, thread pools)
     start = time.perf_counter()
     fn()
