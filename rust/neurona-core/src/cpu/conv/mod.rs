@@ -23,9 +23,10 @@
 //!    - [`adaptive_avg_pool2d_forward`] / [`adaptive_avg_pool2d_backward`].
 //!
 //! Algorithms: 3x3 stride-1 undilated ungrouped convolutions (padding 0..=2) use Winograd for
-//! the forward pass and both gradients: F(4x4, 3x3) with at least 16 channels in and out
-//! (`winograd4.rs`), else F(2x2, 3x3) with at least 8 (`winograd.rs`, its transforms 8 tiles
-//! at a time through `lanes.rs`); both sum their weight gradients with the batched packed
+//! the forward pass and both gradients: F(4x4, 3x3) with at least 16 channels in and out where
+//! its tiles cover the plane well (`winograd4.rs`; planes 4 tiles wide, such as 14x14, two tile
+//! rows per vector in `winograd4_pairs.rs`), else F(2x2, 3x3) with at least 8 (`winograd.rs`);
+//! the transforms work 8 tiles at a time through `lanes.rs`; both sum their weight gradients with the batched packed
 //! GEMM. Everything else is im2col on cache-sized column tiles times the weights through
 //! `crate::cpu::gemm` (1x1 stride-1 layers skip the copy; wide tiles take their weight
 //! gradient as in-place dot products, `dot_gemm.rs`). Results are float-rounding-close to the direct sum, within the
