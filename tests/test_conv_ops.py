@@ -137,8 +137,8 @@ def conv3x3_grads_ref(x, w, g, pad):
     return gi, gw
 
 
-# 3x3 stride-1 layers on the Winograd paths: F(2x2) (8 channels; 16 channels on a 14-wide plane)
-# and F(4x4) (16 or more channels elsewhere), every padding they take.
+# 3x3 stride-1 layers on the Winograd paths: F(2x2) (8 channels) and F(4x4) (16 or more
+# channels; on the 14-wide plane with two tile rows per vector), every padding they take.
 WINOGRAD = [((3, 8, 9, 10), 8, 1), ((2, 16, 14, 14), 24, 1), ((2, 16, 12, 11), 20, 1),
             ((3, 17, 9, 13), 16, 0), ((2, 16, 7, 9), 18, 2)]
 
