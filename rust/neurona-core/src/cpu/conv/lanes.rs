@@ -186,6 +186,48 @@ impl F32x8 for Portable {
     }
 }
 
+/// Operators on `Portable`, for formulas written once over numbers (`winograd_weights::Lanes`:
+/// the kernel transform, eight kernels at a time), lane-wise and in the order written.
+impl std::ops::Add for Portable {
+    type Output = Portable;
+    #[inline(always)]
+    fn add(self, o: Portable) -> Portable {
+        F32x8::add(self, o)
+    }
+}
+
+impl std::ops::Sub for Portable {
+    type Output = Portable;
+    #[inline(always)]
+    fn sub(self, o: Portable) -> Portable {
+        F32x8::sub(self, o)
+    }
+}
+
+impl std::ops::Neg for Portable {
+    type Output = Portable;
+    #[inline(always)]
+    fn neg(self) -> Portable {
+        F32x8::neg(self)
+    }
+}
+
+impl std::ops::Mul<f32> for Portable {
+    type Output = Portable;
+    #[inline(always)]
+    fn mul(self, k: f32) -> Portable {
+        Portable(self.0.map(|a| a * k))
+    }
+}
+
+impl std::ops::Div<f32> for Portable {
+    type Output = Portable;
+    #[inline(always)]
+    fn div(self, k: f32) -> Portable {
+        Portable(self.0.map(|a| a / k))
+    }
+}
+
 #[cfg(target_arch = "x86_64")]
 pub(crate) use avx2::Avx2;
 

@@ -14,7 +14,7 @@ use rayon::prelude::*;
 
 use super::conv2d_backward::lane_sum;
 use super::conv2d_forward::PAR_MIN_FLOPS;
-use super::lanes::{lanes_variant, F32x8};
+use super::lanes::{lanes_variant, F32x8, Portable};
 use super::params::Conv2dGeom;
 use super::scratch::{stale, Buf};
 use super::uninit;
@@ -23,7 +23,7 @@ use super::winograd_transforms::{
     grad_out_transform, input_transform, output_transform, row_stride, weight_grad_tile,
     weight_tile, ChunkCols,
 };
-use super::winograd_weights::{transform_weights, L8};
+use super::winograd_weights::transform_weights;
 
 /// Below this many channels on either side the GEMMs are too thin to pay for the transforms.
 const MIN_CHANNELS: usize = 8;
@@ -251,7 +251,7 @@ pub(crate) fn forward(
     output: &mut [MaybeUninit<f32>],
 ) {
     let p = Problem::new(g.batch, g.c_in, (g.h, g.w), g.c_out, (g.pad_h, g.pad_w));
-    let u = transform_weights(weight, (g.c_out, g.c_in), false, weight_tile::<L8>);
+    let u = transform_weights(weight, (g.c_out, g.c_in), false, weight_tile::<Portable>);
     correlate(&p, input, &u, bias, output);
 }
 
@@ -269,7 +269,7 @@ pub(crate) fn backward_input(
         g.c_in,
         (2 - g.pad_h, 2 - g.pad_w),
     );
-    let u = transform_weights(weight, (g.c_out, g.c_in), true, weight_tile::<L8>);
+    let u = transform_weights(weight, (g.c_out, g.c_in), true, weight_tile::<Portable>);
     correlate(&p, grad_out, &u, None, grad_input);
 }
 

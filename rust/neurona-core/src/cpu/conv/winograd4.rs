@@ -19,7 +19,7 @@ use std::mem::MaybeUninit;
 use rayon::prelude::*;
 
 use super::conv2d_forward::PAR_MIN_FLOPS;
-use super::lanes::{lanes_variant, F32x8};
+use super::lanes::{lanes_variant, F32x8, Portable};
 use super::params::Conv2dGeom;
 use super::scratch::{stale, zeroed, Buf};
 use super::uninit;
@@ -30,7 +30,7 @@ use super::winograd4_transforms::{
 };
 use super::winograd_product::{accumulate_weight_sums, multiply_positions};
 use super::winograd_transforms::row_stride;
-use super::winograd_weights::{transform_weights, L8};
+use super::winograd_weights::transform_weights;
 
 /// Channels needed on both sides (see the module doc on rounding).
 const MIN_CHANNELS: usize = 16;
@@ -222,7 +222,7 @@ pub(crate) fn forward(
     output: &mut [MaybeUninit<f32>],
 ) {
     let p = Problem::new(g.batch, g.c_in, (g.h, g.w), g.c_out, (g.pad_h, g.pad_w));
-    let u = transform_weights(weight, (g.c_out, g.c_in), false, weight_tile::<L8>);
+    let u = transform_weights(weight, (g.c_out, g.c_in), false, weight_tile::<Portable>);
     correlate(&p, input, &u, bias, output);
 }
 
@@ -240,7 +240,7 @@ pub(crate) fn backward_input(
         g.c_in,
         (2 - g.pad_h, 2 - g.pad_w),
     );
-    let u = transform_weights(weight, (g.c_out, g.c_in), true, weight_tile::<L8>);
+    let u = transform_weights(weight, (g.c_out, g.c_in), true, weight_tile::<Portable>);
     correlate(&p, grad_out, &u, None, grad_input);
 }
 

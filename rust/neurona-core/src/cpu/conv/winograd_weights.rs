@@ -2,13 +2,15 @@
 //! by both Winograd paths, eight kernels at a time.
 //!
 //! The tile formulas (`weight_tile` in each transforms file) are written once over `Lanes`, so
-//! the same expression runs on one `f32` (tests) or on eight kernels side by side (`L8`). F(4x4)'s
+//! the same expression runs on one `f32` (tests) or on eight kernels side by side (the
+//! `Portable` lanes of `lanes.rs`). F(4x4)'s
 //! coefficients (1/6, 1/12, 1/24) are divisions, which the compiler may not turn into
 //! multiplications without changing the bits; one at a time they made this transform a
 //! twentieth of a 14x14 layer's forward and backward.
 
 use std::ops::{Add, Div, Mul, Neg, Sub};
 
+use super::lanes::{F32x8, Portable};
 use super::scratch::{stale, Buf};
 
 /// What the tile formulas need of a number: `f32` itself, or eight of them.
@@ -24,52 +26,7 @@ pub(crate) trait Lanes:
 
 impl Lanes for f32 {}
 
-/// Eight independent `f32` lanes: each operator applies lane-wise, in the order written, so lane
-/// `l` gets exactly the bits the scalar formula gives for kernel `l`.
-#[derive(Clone, Copy)]
-pub(crate) struct L8(pub [f32; 8]);
-
-impl Add for L8 {
-    type Output = L8;
-    #[inline(always)]
-    fn add(self, o: L8) -> L8 {
-        L8(std::array::from_fn(|l| self.0[l] + o.0[l]))
-    }
-}
-
-impl Sub for L8 {
-    type Output = L8;
-    #[inline(always)]
-    fn sub(self, o: L8) -> L8 {
-        L8(std::array::from_fn(|l| self.0[l] - o.0[l]))
-    }
-}
-
-impl Mul<f32> for L8 {
-    type Output = L8;
-    #[inline(always)]
-    fn mul(self, k: f32) -> L8 {
-        L8(self.0.map(|a| a * k))
-    }
-}
-
-impl Div<f32> for L8 {
-    type Output = L8;
-    #[inline(always)]
-    fn div(self, k: f32) -> L8 {
-        L8(self.0.map(|a| a / k))
-    }
-}
-
-impl Neg for L8 {
-    type Output = L8;
-    #[inline(always)]
-    fn neg(self) -> L8 {
-        L8(self.0.map(|a| -a))
-    }
-}
-
-impl Lanes for L8 {}
+impl Lanes for Portable {}
 
 /// `U` for `P` positions, each stored transposed (`c_in x c_out` row-major, so the GEMM packs it
 /// by contiguous copies): from `weight` `[c_out, c_in, 3, 3]`, or with `flip` from its transpose
@@ -79,7 +36,7 @@ pub(crate) fn transform_weights<const P: usize>(
     weight: &[f32],
     (c_out, c_in): (usize, usize),
     flip: bool,
-    tile: fn(&[L8]) -> [L8; P],
+    tile: fn(&[Portable]) -> [Portable; P],
 ) -> Buf {
     let (rows, cols) = if flip { (c_out, c_in) } else { (c_in, c_out) };
     let n = rows * cols;
@@ -88,17 +45,20 @@ pub(crate) fn transform_weights<const P: usize>(
     // the P results is one contiguous store.
     for d0 in (0..n).step_by(8) {
         let lanes = (n - d0).min(8);
-        let mut g = [L8([0.0; 8]); 9];
+        let mut g = [[0.0f32; 8]; 9];
         for l in 0..lanes {
             let (i, j) = ((d0 + l) / cols, (d0 + l) % cols);
             let (k, c) = if flip { (i, j) } else { (j, i) };
             let src = &weight[(k * c_in + c) * 9..(k * c_in + c + 1) * 9];
             for (t, gt) in g.iter_mut().enumerate() {
-                gt.0[l] = if flip { src[8 - t] } else { src[t] };
+                gt[l] = if flip { src[8 - t] } else { src[t] };
             }
         }
+        let g = g.map(|v| Portable::load(&v));
+        let mut out = [0.0f32; 8];
         for (xi, v) in tile(&g).iter().enumerate() {
-            u[xi * n + d0..xi * n + d0 + lanes].copy_from_slice(&v.0[..lanes]);
+            v.store(&mut out);
+            u[xi * n + d0..xi * n + d0 + lanes].copy_from_slice(&out[..lanes]);
         }
     }
     u
