@@ -23,7 +23,7 @@ use super::winograd_transforms::{
     grad_out_transform, input_transform, output_transform, row_stride, weight_grad_tile,
     weight_tile, ChunkCols,
 };
-use super::winograd_weights::transform_weights;
+use super::winograd_weights::{finish_weight_grad, transform_weights};
 
 /// Below this many channels on either side the GEMMs are too thin to pay for the transforms.
 const MIN_CHANNELS: usize = 8;
@@ -305,29 +305,14 @@ pub(crate) fn backward_weight(
             || scratch(p, rpc),
             |sc, (s, (x_t, dy_t))| weight_task(p, rpc, sc, s, x_t, dy_t),
         );
-    // Add the partials into the first in task order (threads split the elements, not the
-    // sum), then transform back one (k, c) kernel at a time.
-    let (total, rest) = partials.split_at_mut(s_len);
-    total
-        .par_chunks_mut(4096)
-        .with_min_len(p.min_len())
-        .enumerate()
-        .for_each(|(b, out)| {
-            for part in rest.chunks_exact(s_len) {
-                for (o, v) in out.iter_mut().zip(&part[b * 4096..]) {
-                    *o += *v;
-                }
-            }
-        });
     let kc = p.c_out * p.c_in;
-    grad_weight
-        .par_chunks_mut(9)
-        .with_min_len(p.min_len().min(64))
-        .enumerate()
-        .for_each(|(j, out)| {
-            let s: [f32; 16] = std::array::from_fn(|xi| total[xi * kc + j]);
-            uninit::copy(out, &weight_grad_tile(&s));
-        });
+    let total = finish_weight_grad(
+        &mut partials,
+        (s_len, kc),
+        p.min_len(),
+        grad_weight,
+        weight_grad_tile,
+    );
     if let Some(gb) = grad_bias {
         uninit::copy(gb, &total[16 * kc..]);
     }

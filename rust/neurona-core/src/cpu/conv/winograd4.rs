@@ -22,7 +22,6 @@ use super::conv2d_forward::PAR_MIN_FLOPS;
 use super::lanes::{lanes_variant, F32x8, Portable};
 use super::params::Conv2dGeom;
 use super::scratch::{stale, zeroed, Buf};
-use super::uninit;
 use super::winograd4_pairs::TILES;
 use super::winograd4_transforms::{
     grad_out_transform, input_transform, output_transform, scratch_len, weight_grad_tile,
@@ -30,7 +29,7 @@ use super::winograd4_transforms::{
 };
 use super::winograd_product::{accumulate_weight_sums, multiply_positions};
 use super::winograd_transforms::row_stride;
-use super::winograd_weights::transform_weights;
+use super::winograd_weights::{finish_weight_grad, transform_weights};
 
 /// Channels needed on both sides (see the module doc on rounding).
 const MIN_CHANNELS: usize = 16;
@@ -277,29 +276,14 @@ pub(crate) fn backward_weight(
             || scratch(p, rpc),
             |sc, (s, (x_t, dy_t))| weight_task(p, rpc, sc, s, x_t, dy_t),
         );
-    // Add the partials into the first in task order (threads split the elements, not the
-    // sum), then transform back one (k, c) kernel at a time.
-    let (total, rest) = partials.split_at_mut(s_len);
-    total
-        .par_chunks_mut(4096)
-        .with_min_len(p.min_len())
-        .enumerate()
-        .for_each(|(b, out)| {
-            for part in rest.chunks_exact(s_len) {
-                for (o, v) in out.iter_mut().zip(&part[b * 4096..]) {
-                    *o += *v;
-                }
-            }
-        });
     let kc = p.c_out * p.c_in;
-    grad_weight
-        .par_chunks_mut(9)
-        .with_min_len(p.min_len().min(64))
-        .enumerate()
-        .for_each(|(j, out)| {
-            let s: [f32; 36] = std::array::from_fn(|xi| total[xi * kc + j]);
-            uninit::copy(out, &weight_grad_tile(&s));
-        });
+    finish_weight_grad(
+        &mut partials,
+        (s_len, kc),
+        p.min_len(),
+        grad_weight,
+        weight_grad_tile,
+    );
 }
 
 /// One task of `backward_weight`: accumulates the transformed weight gradient of the samples in

@@ -1,5 +1,6 @@
-//! The kernel transform `U[xi] = (G g G^T)[xi]` of every (output, input) channel pair, shared
-//! by both Winograd paths, eight kernels at a time.
+//! The kernel transform `U[xi] = (G g G^T)[xi]` of every (output, input) channel pair, eight
+//! kernels at a time, and the way back for the weight gradient (`finish_weight_grad`), shared
+//! by both Winograd paths.
 //!
 //! The tile formulas (`weight_tile` in each transforms file) are written once over `Lanes`, so
 //! the same expression runs on one `f32` (tests) or on eight kernels side by side (the
@@ -8,10 +9,14 @@
 //! multiplications without changing the bits; one at a time they made this transform a
 //! twentieth of a 14x14 layer's forward and backward.
 
+use std::mem::MaybeUninit;
 use std::ops::{Add, Div, Mul, Neg, Sub};
+
+use rayon::prelude::*;
 
 use super::lanes::{F32x8, Portable};
 use super::scratch::{stale, Buf};
+use super::uninit;
 
 /// What the tile formulas need of a number: `f32` itself, or eight of them.
 pub(crate) trait Lanes:
@@ -62,6 +67,42 @@ pub(crate) fn transform_weights<const P: usize>(
         }
     }
     u
+}
+
+/// The weight gradient from the weight-gradient tasks' sums in the transformed domain:
+/// `partials` holds one block of `s_len` floats per task (P planes of `kc = c_out * c_in`, then
+/// whatever else the path sums, such as F(2x2)'s bias sums). The blocks are added into the first
+/// in task order (threads split the elements, not the sum, so the result does not depend on
+/// the thread count), then `back` (`G^T s G`) turns each (k, c) kernel's P sums into its 3x3
+/// gradient in `grad_weight`. Returns the summed first block.
+pub(crate) fn finish_weight_grad<'a, const P: usize>(
+    partials: &'a mut [f32],
+    (s_len, kc): (usize, usize),
+    min_len: usize,
+    grad_weight: &mut [MaybeUninit<f32>],
+    back: fn(&[f32; P]) -> [f32; 9],
+) -> &'a [f32] {
+    let (total, rest) = partials.split_at_mut(s_len);
+    total
+        .par_chunks_mut(4096)
+        .with_min_len(min_len)
+        .enumerate()
+        .for_each(|(b, out)| {
+            for part in rest.chunks_exact(s_len) {
+                for (o, v) in out.iter_mut().zip(&part[b * 4096..]) {
+                    *o += *v;
+                }
+            }
+        });
+    grad_weight
+        .par_chunks_mut(9)
+        .with_min_len(min_len.min(64))
+        .enumerate()
+        .for_each(|(j, out)| {
+            let s: [f32; P] = std::array::from_fn(|xi| total[xi * kc + j]);
+            uninit::copy(out, &back(&s));
+        });
+    total
 }
 
 #[cfg(test)]
