@@ -117,6 +117,7 @@ impl F32x8 for Portable {
     }
     #[inline(always)]
     fn store_uninit_part(self, s: &mut [MaybeUninit<f32>]) {
+        debug_assert!(s.len() < 8, "store_uninit_part takes fewer than 8 floats");
         let n = s.len().min(7);
         for (d, v) in s[..n].iter_mut().zip(self.0) {
             d.write(v);
@@ -183,6 +184,25 @@ impl F32x8 for Portable {
     #[inline(always)]
     fn transpose4(r: [Self; 4]) -> [Self; 4] {
         std::array::from_fn(|k| Portable(std::array::from_fn(|l| r[l % 4].0[(l / 4) * 4 + k])))
+    }
+}
+
+/// Writes the first `dst.len()` (at most 16) of the 16 values `lo`, `hi` to `dst`: whole
+/// vectors where they fit, the rest by `store_uninit_part` (an output row's last, partial
+/// group; through an array and a copy it was a `memcpy` call per row).
+#[inline(always)]
+pub(crate) fn store_first16<S: F32x8>(dst: &mut [MaybeUninit<f32>], lo: S, hi: S) {
+    debug_assert!(dst.len() <= 16);
+    if dst.len() < 8 {
+        lo.store_uninit_part(dst);
+        return;
+    }
+    let (a, b) = dst.split_at_mut(8);
+    lo.store_uninit(a);
+    if b.len() == 8 {
+        hi.store_uninit(b);
+    } else {
+        hi.store_uninit_part(b);
     }
 }
 
@@ -285,6 +305,7 @@ mod avx2 {
         }
         #[inline(always)]
         fn store_uninit_part(self, s: &mut [MaybeUninit<f32>]) {
+            debug_assert!(s.len() < 8, "store_uninit_part takes fewer than 8 floats");
             let n = s.len().min(7);
             let p = s.as_mut_ptr().cast::<f32>();
             // SAFETY: every store below writes inside s[..n] (n < 8 floats).

@@ -12,7 +12,7 @@
 
 use std::mem::MaybeUninit;
 
-use super::lanes::{window16, F32x8, Window};
+use super::lanes::{store_first16, window16, F32x8, Window};
 use super::winograd4_transforms::{at_lanes, bt_lanes, Chunk};
 
 /// Tiles per tile row these transforms take.
@@ -143,17 +143,6 @@ fn load6<S: F32x8>(m: &[f32], at: usize, plane: usize) -> [S; 6] {
     ]
 }
 
-/// Writes the first `dst.len()` (9 to 16) of the 16 values `(lo, hi)` to `dst`.
-#[inline(always)]
-fn store_row<S: F32x8>(dst: &mut [MaybeUninit<f32>], (lo, hi): (S, S)) {
-    lo.store_uninit(&mut dst[..8]);
-    if dst.len() == 16 {
-        hi.store_uninit(&mut dst[8..]);
-    } else {
-        hi.store_uninit_part(&mut dst[8..]);
-    }
-}
-
 /// `output_transform` for `cc.tw == TILES` (`ow` 13 to 16): the same outputs; reads the 4
 /// columns past the chunk for an odd last row, writes nothing for it.
 #[allow(clippy::too_many_arguments)]
@@ -201,7 +190,7 @@ pub(crate) fn output_transform<S: F32x8>(
                 let Some((o0, ty)) = target else { continue };
                 let y = TILES * ty + p;
                 if y < oh {
-                    store_row(&mut out[o0 + y * ow..o0 + (y + 1) * ow], vals);
+                    store_first16(&mut out[o0 + y * ow..o0 + (y + 1) * ow], vals.0, vals.1);
                 }
             }
         }

@@ -28,7 +28,7 @@
 
 use std::mem::MaybeUninit;
 
-use super::lanes::{window16, F32x8, Window};
+use super::lanes::{store_first16, window16, F32x8, Window};
 use super::winograd4_pairs as pairs;
 use super::winograd_weights::Lanes;
 
@@ -290,18 +290,9 @@ pub(crate) fn output_transform_rows<S: F32x8>(
                 let (v0, v1) = S::zip(a, c);
                 let (v2, v3) = S::zip(bb, d);
                 let dst = &mut out[o0 + y * ow + 4 * t0..o0 + y * ow + 4 * t0 + valid];
-                let mut tail = [0.0f32; 32];
-                for (k, vk) in [v0, v1, v2, v3].into_iter().enumerate() {
-                    if 8 * (k + 1) <= valid {
-                        vk.store_uninit(&mut dst[8 * k..]);
-                    } else {
-                        vk.store(&mut tail[8 * k..]);
-                    }
-                }
-                let whole = valid / 8 * 8;
-                for (dv, &tv) in dst[whole..].iter_mut().zip(&tail[whole..]) {
-                    dv.write(tv);
-                }
+                let (first, second) = dst.split_at_mut(valid.min(16));
+                store_first16(first, v0, v1);
+                store_first16(second, v2, v3);
             }
         }
     }

@@ -21,7 +21,7 @@
 
 use std::mem::MaybeUninit;
 
-use super::lanes::{window16, F32x8, Window};
+use super::lanes::{store_first16, window16, F32x8, Window};
 use super::winograd_weights::Lanes;
 
 /// Tiles per group (one AVX2 vector of floats).
@@ -109,10 +109,7 @@ pub(crate) fn input_transform<S: F32x8>(
     for t0 in (0..cc.tw).step_by(LANES).rev() {
         // Padded column 2t of tile t is input column 2t - pad_w.
         let s = (2 * t0) as isize - pad_w as isize;
-        let (lo, hi) = valid_lanes(s, w);
-        let w0 = Window::<S>::new(lo, hi);
-        let (lo, hi) = valid_lanes(s + 2, w);
-        let w1 = Window::<S>::new(lo, hi);
+        let (w0, w1) = (Window::<S>::over_row(s, w), Window::<S>::over_row(s + 2, w));
         let wins = (&w0, &w1);
         let mut next = (usize::MAX, usize::MAX);
         let (mut d2, mut d3) = ([S::zero(); 4], [S::zero(); 4]);
@@ -208,12 +205,7 @@ pub(crate) fn output_transform<S: F32x8>(
                     lo.store_uninit(&mut dst[start..]);
                     hi.store_uninit(&mut dst[start + LANES..]);
                 } else {
-                    let mut inter = [0.0f32; 2 * LANES];
-                    lo.store(&mut inter[..LANES]);
-                    hi.store(&mut inter[LANES..]);
-                    for (d, &val) in dst[start..start + valid].iter_mut().zip(&inter) {
-                        d.write(val);
-                    }
+                    store_first16(&mut dst[start..start + valid], lo, hi);
                 }
             }
         }
@@ -240,8 +232,7 @@ pub(crate) fn grad_out_transform<S: F32x8>(
         let (d0, ty) = dy_row(rr);
         for t0 in (0..cc.tw).step_by(LANES) {
             let s = 2 * t0;
-            let (lo, hi) = valid_lanes(s as isize, ow);
-            let win = Window::<S>::new(lo, hi);
+            let win = Window::<S>::over_row(s as isize, ow);
             let mut eo = [[S::zero(); 2]; 2];
             for (q, pair) in eo.iter_mut().enumerate() {
                 let r = 2 * ty + q;
