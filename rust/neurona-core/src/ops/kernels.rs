@@ -71,6 +71,23 @@ pub fn zip<A: Element, B: Element, O: Element>(
     Tensor::from_vec(out, &shape)
 }
 
+/// A new buffer of `len` zeros with the elements of `src` at the positions of `target` (the
+/// backward of slicing; `cuda::ops::scatter_into_zeros` on the GPU). Where `target` is one
+/// run of the buffer (a leading-axis slice, such as an RNN's outputs out of its state
+/// buffer), every element is written once: zeros around the run, `src` in it.
+pub fn scatter_into_zeros<T: Copy + Default>(len: usize, target: &Layout, src: &[T]) -> Vec<T> {
+    if target.is_contiguous() {
+        let mut buf = Vec::with_capacity(len);
+        buf.resize(target.offset, T::default());
+        buf.extend_from_slice(src);
+        buf.resize(len, T::default());
+        return buf;
+    }
+    let mut buf = vec![T::default(); len];
+    copy_into(&mut buf, target, src);
+    buf
+}
+
 /// Copies the elements of `src` (any layout) into the positions of `dst_layout` in `dst`.
 pub fn copy_into<T: Copy>(dst: &mut [T], dst_layout: &Layout, src: &[T]) {
     if dst_layout.is_contiguous() {
@@ -80,5 +97,38 @@ pub fn copy_into<T: Copy>(dst: &mut [T], dst_layout: &Layout, src: &[T]) {
     }
     for (o, &v) in dst_layout.offsets().zip(src) {
         dst[o] = v;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Both paths against writing element by element into zeros: a run of the buffer (rows
+    /// 1..3 of a 4 x 3 tensor) and a strided target (its column 1).
+    #[test]
+    fn scatter_into_zeros_places_src_and_zeros_elsewhere() {
+        let slow = |len: usize, t: &Layout, src: &[f32]| {
+            let mut buf = vec![0.0f32; len];
+            for (o, &v) in t.offsets().zip(src) {
+                buf[o] = v;
+            }
+            buf
+        };
+        let run = Layout {
+            shape: vec![2, 3],
+            strides: vec![3, 1],
+            offset: 3,
+        };
+        let column = Layout {
+            shape: vec![4],
+            strides: vec![3],
+            offset: 1,
+        };
+        let src: Vec<f32> = (1..=6).map(|v| v as f32).collect();
+        for t in [&run, &column] {
+            let n = t.numel();
+            assert_eq!(scatter_into_zeros(12, t, &src[..n]), slow(12, t, &src[..n]));
+        }
     }
 }

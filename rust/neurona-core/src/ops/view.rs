@@ -2,7 +2,7 @@
 //! Each shares storage with its input (reshape copies only when strides forbid a view), and
 //! its backward maps the gradient back to the input's shape.
 
-use super::kernels::copy_into;
+use super::kernels::scatter_into_zeros;
 use super::sum_to_shape;
 use crate::autograd::BackwardOp;
 use crate::tensor::{layout_fmt_shape as fmt_shape, normalize_axis, DType, Layout, Tensor};
@@ -277,23 +277,7 @@ impl BackwardOp for SliceBackward {
             let gi = crate::cuda::ops::scatter_into_zeros(g, &target, x.shape())?;
             return Ok(vec![Some(gi)]);
         }
-        // A slice that is one run of the input (a leading-axis slice, such as an RNN's outputs
-        // out of its state buffer): zeros before and after the run and the gradient in it,
-        // each element written once instead of zero-filled and then overwritten.
-        let buf = if target.is_contiguous() {
-            let start = target.offset;
-            g.with_slice(|gs: &[f32]| {
-                let mut buf = Vec::with_capacity(x.numel());
-                buf.resize(start, 0.0);
-                buf.extend_from_slice(gs);
-                buf.resize(x.numel(), 0.0);
-                buf
-            })?
-        } else {
-            let mut buf = vec![0.0f32; x.numel()];
-            g.with_slice(|gs: &[f32]| copy_into(&mut buf, &target, gs))?;
-            buf
-        };
+        let buf = g.with_slice(|gs: &[f32]| scatter_into_zeros(x.numel(), &target, gs))?;
         Ok(vec![Some(Tensor::from_vec(buf, x.shape())?)])
     }
 }
