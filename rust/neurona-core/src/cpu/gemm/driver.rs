@@ -16,6 +16,8 @@
 use super::blocking;
 use super::buffers::PackBuf;
 use super::kernel::{KernelSet, MacroArgs, PackArgs, Update};
+pub(super) use super::plan::k_blocks;
+use super::plan::Plan;
 pub(super) use super::shared_pack::{pack_b, Shared, Src};
 use super::validate::{check_fits, disjoint, epilogue_parts, span};
 use super::{Epilogue, MatMut, MatRef};
@@ -34,10 +36,6 @@ pub(super) fn worth_threading(work: usize) -> bool {
 /// Below this many values, B is packed by the calling thread alone: a parallel region costs
 /// about what copying 2^16 floats does.
 pub(super) const PAR_PACK_MIN: usize = 1 << 16;
-
-/// The fewest MR-row panels in a row block split off for another thread: below this a
-/// packed B panel loaded into L1 serves too few A panels.
-const MIN_BLOCK_PANELS: usize = 4;
 
 #[derive(Clone, Copy)]
 struct Dst {
@@ -281,109 +279,10 @@ pub(super) unsafe fn sgemm_packed_with(
     let (ps, bp) = (Shared(p), Shared(bpack));
     on_threads(&p, parallel, |threads| {
         let p = ps.get();
-        let plan = Plan::new(ks, &p, threads);
+        let plan = Plan::new(ks, (p.m, p.n, p.k), (p.a.rs, p.a.cs), threads);
         // SAFETY: the caller's contract; check_fits proved A and C in bounds.
         unsafe { run_block(ks, &p, &plan, (0, n), bp.get(), threads) }
     });
-}
-
-/// How one product is cut into blocks and tasks. Only `nkb` and `kc_step` (the K blocks)
-/// affect results, and they depend on k and the kernel alone.
-#[derive(Clone, Copy)]
-pub(super) struct Plan {
-    /// K blocks: `nkb` near-equal blocks of `kc_step` (the last may be shorter).
-    pub nkb: usize,
-    pub kc_step: usize,
-    /// Rows of C per task and the number of such row blocks.
-    mc: usize,
-    mb: usize,
-    /// Columns of C per packed B block.
-    pub nc: usize,
-    /// Read A unpacked (see `kernel_direct`).
-    direct_a: bool,
-    /// Split C by columns only, into this many tasks that each pack their own B panels one
-    /// K block at a time (see `run_columns`); None for the row-block loop nest.
-    column_tasks: Option<usize>,
-}
-
-/// Columns of C at or below which the micro-kernel reads A unpacked: below this a packed
-/// element of A serves so few micro-kernel calls (n / NR) that packing costs more than the
-/// unpacked reads do. Measured on Zen 3 (1 thread, CPU time): 64^3 +11%, 128^3 +4%,
-/// 512^3 +2%, the MLP products +1..5%; 1024^3 -2% (so not there).
-const DIRECT_A_MAX_N: usize = 768;
-
-/// For a transposed A (one cache line per step of p per panel), also at most this many rows:
-/// X^T dY with 784 rows measured 2.5% slower unpacked.
-const DIRECT_AT_MAX_M: usize = 384;
-
-/// And at most this deep: an LSTM's Z^T dG (161 x 512, k = 3200) measured 88 GFLOP/s with A
-/// packed, 82 unpacked.
-const DIRECT_AT_MAX_K: usize = 1024;
-
-/// Column tasks per thread in `run_columns`.
-/// Tasks per thread in `run_columns` where there are enough B panels: two, so that rayon can
-/// hand a task to the other thread when a core is busy with something else; else one.
-const COLUMN_TASKS_PER_THREAD: usize = 2;
-
-/// The K blocks for depth k: near-equal, so no thin last block; a function of k and the
-/// kernel's kc only.
-pub(super) fn k_blocks(ks: &KernelSet, k: usize) -> (usize, usize) {
-    let blk = blocking::blocking(ks.mr, ks.nr);
-    let nkb = k.div_ceil(blk.kc).max(1);
-    (nkb, k.div_ceil(nkb))
-}
-
-impl Plan {
-    fn new(ks: &KernelSet, p: &Problem, threads: usize) -> Plan {
-        let (m, n, k) = (p.m, p.n, p.k);
-        let (mr, nr) = (ks.mr, ks.nr);
-        let blk = blocking::blocking(mr, nr);
-        let (nkb, kc_step) = k_blocks(ks, k);
-
-        // Row blocks: at most mc rows; when threaded, a multiple of the thread count and,
-        // while blocks keep at least MIN_BLOCK_PANELS panels, two per thread, so that rayon
-        // can rebalance when a core is busy with something else.
-        let m_panels = m.div_ceil(mr);
-        let mut mb = m_panels.div_ceil((blk.mc / mr).max(1));
-        if threads > 1 {
-            mb = mb.max((2 * threads).min(m_panels / MIN_BLOCK_PANELS));
-            mb = mb.div_ceil(threads) * threads;
-        }
-        let mc = m_panels.div_ceil(mb.min(m_panels)) * mr;
-        let mb = m.div_ceil(mc);
-
-        // Column blocks: B is packed for the whole depth at once (one parallel region for
-        // the packing, one for the products), so nc shrinks as k grows to keep the packed
-        // panel within what BLIS would hold for one K block (a share of L3).
-        let nc = ((blk.kc * blk.nc) / k.max(1)).clamp(nr, blk.nc) / nr * nr;
-        let direct_a = ks.direct
-            && n <= DIRECT_A_MAX_N
-            && (p.a.cs == 1 || (p.a.rs == 1 && m <= DIRECT_AT_MAX_M && k <= DIRECT_AT_MAX_K));
-        // A unpacked and all rows in one block (A's K block stays in L2): split the columns
-        // instead, so the tasks are equal whatever m is, and each task packs just the B
-        // panels it uses, next to where it uses them, in the one parallel region.
-        let npanels = n.div_ceil(nr);
-        let column_tasks = if direct_a && m <= blk.mc && npanels >= threads {
-            Some(if threads == 1 {
-                1
-            } else if npanels >= COLUMN_TASKS_PER_THREAD * threads {
-                COLUMN_TASKS_PER_THREAD * threads
-            } else {
-                threads
-            })
-        } else {
-            None
-        };
-        Plan {
-            nkb,
-            kc_step,
-            mc,
-            mb,
-            nc,
-            direct_a,
-            column_tasks,
-        }
-    }
 }
 
 /// The loop nest of one product on `threads` threads (1: the calling thread alone).
@@ -392,7 +291,7 @@ impl Plan {
 /// As `gemm_one`.
 unsafe fn gemm_blocked(ks: &KernelSet, p: &Problem, threads: usize) {
     let (n, k, nr) = (p.n, p.k, ks.nr);
-    let plan = Plan::new(ks, p, threads);
+    let plan = Plan::new(ks, (p.m, p.n, p.k), (p.a.rs, p.a.cs), threads);
     if let Some(ns) = plan.column_tasks {
         return run_columns(ks, p, &plan, ns, threads);
     }

@@ -30,6 +30,7 @@ mod pack;
 #[cfg(target_arch = "x86_64")]
 mod pack_x86;
 mod packed_rows;
+mod plan;
 mod prepacked;
 mod shared_pack;
 mod validate;

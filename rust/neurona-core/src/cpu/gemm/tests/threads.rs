@@ -124,3 +124,22 @@ fn gemm_column_tasks_match_the_reference_and_every_thread_count() {
         }
     }
 }
+
+#[test]
+fn wide_products_split_columns_and_tall_ones_rows() {
+    use crate::cpu::gemm::plan::row_blocks;
+    let k6x16 = (6, 16);
+    // All rows in one block, C wider than tall: rows stay whole (columns are split).
+    assert_eq!(row_blocks(161, 512, 1, k6x16, 2), 1);
+    assert_eq!(row_blocks(128, 784, 1, k6x16, 3), 1);
+    // One thread: whatever the rows need.
+    assert_eq!(row_blocks(161, 512, 1, k6x16, 1), 1);
+    assert_eq!(row_blocks(2000, 512, 7, k6x16, 1), 7);
+    // Square or tall: two blocks per thread while they keep 4 panels, a multiple of threads.
+    assert_eq!(row_blocks(512, 512, 1, k6x16, 2), 4);
+    assert_eq!(row_blocks(784, 256, 1, k6x16, 2), 4);
+    assert_eq!(row_blocks(2000, 4000, 7, k6x16, 2), 8);
+    // Too few B panels to give every thread columns: rows are split as before.
+    assert_eq!(row_blocks(64, 20, 1, k6x16, 2), 2);
+    assert_eq!(row_blocks(40, 48, 1, k6x16, 4), 4);
+}
