@@ -56,6 +56,7 @@ fn lstm_block(
     cp: &[f32; W],
     tc: &[f32; W],
     dh: &[f32; W],
+    dy: &[f32; W],
     dc: &mut [f32; W],
     di: &mut [f32; W],
     df: &mut [f32; W],
@@ -64,12 +65,14 @@ fn lstm_block(
 ) {
     for j in 0..W {
         let (i, f, g, o, t) = (gi[j], gf[j], gg[j], go[j], tc[j]);
+        // Gradient on h_t: through the next step, plus from the output at t.
+        let dht = dh[j] + dy[j];
         // Gradient on c_t: from the next step's c, plus through h_t = o * tanh(c_t).
-        let dct = dc[j] + dh[j] * o * (1.0 - t * t);
+        let dct = dc[j] + dht * o * (1.0 - t * t);
         di[j] = dct * g * (i * (1.0 - i));
         df[j] = dct * cp[j] * (f * (1.0 - f));
         dgg[j] = dct * i * (1.0 - g * g);
-        dgo[j] = dh[j] * t * (o * (1.0 - o));
+        dgo[j] = dht * t * (o * (1.0 - o));
         dc[j] = dct * f;
     }
 }
@@ -81,15 +84,17 @@ simd_kernel! {
         c_prev: &[f32],
         tanh_c: &[f32],
         dh: &[f32],
+        dy: &[f32],
         dc: &mut [f32],
         dgates: &mut [f32],
     ) {
         let n = hidden;
-        for (((((g, cp), tc), dh), dc), dg) in gates
+        for ((((((g, cp), tc), dh), dy), dc), dg) in gates
             .chunks_exact(4 * n)
             .zip(c_prev.chunks_exact(n))
             .zip(tanh_c.chunks_exact(n))
             .zip(dh.chunks_exact(n))
+            .zip(dy.chunks_exact(n))
             .zip(dc.chunks_exact_mut(n))
             .zip(dgates.chunks_exact_mut(4 * n))
         {
@@ -99,20 +104,23 @@ simd_kernel! {
             let (di, rest) = dg.split_at_mut(n);
             let (df, rest) = rest.split_at_mut(n);
             let (dgg, dgo) = rest.split_at_mut(n);
-            for_blocks!(lstm_block, [gi, gf, gg, go, cp, tc, dh], [dc, di, df, dgg, dgo]);
+            for_blocks!(lstm_block, [gi, gf, gg, go, cp, tc, dh, dy], [dc, di, df, dgg, dgo]);
         }
     }
 }
 
-/// LSTM step backward. `dh` is the whole gradient on h_t; `dc` holds the gradient on c_t that
-/// came from later steps and is overwritten with the gradient on c_{t-1}. Writes the
-/// pre-activation gradients (N, 4H) in the gate order i, f, g, o.
+/// LSTM step backward. The gradient on h_t is `dh + dy` (from the next step and from the
+/// output at t); `dc` holds the gradient on c_t that came from later steps and is overwritten
+/// with the gradient on c_{t-1}. Writes the pre-activation gradients (N, 4H) in the gate
+/// order i, f, g, o.
+#[allow(clippy::too_many_arguments)]
 pub fn lstm_backward(
     hidden: usize,
     gates: &[f32],
     c_prev: &[f32],
     tanh_c: &[f32],
     dh: &[f32],
+    dy: &[f32],
     dc: &mut [f32],
     dgates: &mut [f32],
 ) {
@@ -122,7 +130,8 @@ pub fn lstm_backward(
             && dgates.len() == 4 * len
             && c_prev.len() == len
             && tanh_c.len() == len
-            && dh.len() == len,
+            && dh.len() == len
+            && dy.len() == len,
         "lstm_backward: buffers differ in length"
     );
     if hidden == 0 || len == 0 {
@@ -130,7 +139,7 @@ pub fn lstm_backward(
     }
     let rows = rows_per_task(len / hidden, hidden);
     if rows * hidden >= len {
-        return lstm_rows(hidden, gates, c_prev, tanh_c, dh, dc, dgates);
+        return lstm_rows(hidden, gates, c_prev, tanh_c, dh, dy, dc, dgates);
     }
     let w = rows * hidden;
     dgates
@@ -140,7 +149,10 @@ pub fn lstm_backward(
         .zip(c_prev.par_chunks(w))
         .zip(tanh_c.par_chunks(w))
         .zip(dh.par_chunks(w))
-        .for_each(|(((((dg, dc), g), cp), tc), dh)| lstm_rows(hidden, g, cp, tc, dh, dc, dg));
+        .zip(dy.par_chunks(w))
+        .for_each(|((((((dg, dc), g), cp), tc), dh), dy)| {
+            lstm_rows(hidden, g, cp, tc, dh, dy, dc, dg)
+        });
 }
 
 #[inline(always)]

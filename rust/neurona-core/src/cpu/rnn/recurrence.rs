@@ -175,8 +175,12 @@ pub fn backward_rows(p: &Problem, sh: BackwardShared, v: BackwardRows) -> (Vec<f
         } else {
             &mut step_dg
         };
-        for (d, &e) in dh.iter_mut().zip(&sh.dy[part(sh.dy, pos)]) {
-            *d += e;
+        let dy_t = &sh.dy[part(sh.dy, pos)];
+        if !lstm {
+            // (The LSTM's cell kernel adds the output's gradient itself.)
+            for (d, &e) in dh.iter_mut().zip(dy_t) {
+                *d += e;
+            }
         }
         let h_prev = match s {
             0 => &sh.h0[own.clone()],
@@ -199,6 +203,7 @@ pub fn backward_rows(p: &Problem, sh: BackwardShared, v: BackwardRows) -> (Vec<f
                     c_prev,
                     &saved.tanh_cells[part(&saved.tanh_cells, pos)],
                     &dh,
+                    dy_t,
                     &mut dc,
                     dg_t,
                 );
