@@ -16,7 +16,6 @@
 use super::blocking;
 use super::buffers::PackBuf;
 use super::kernel::{KernelSet, MacroArgs, PackArgs, Update};
-pub(super) use super::plan::k_blocks;
 use super::plan::Plan;
 pub(super) use super::shared_pack::{pack_b, Shared, Src};
 use super::validate::{check_fits, disjoint, epilogue_parts, span};

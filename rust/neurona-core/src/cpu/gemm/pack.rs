@@ -41,14 +41,11 @@ pub(super) unsafe fn pack_panels<const W: usize>(p: &PackArgs, dst: *mut f32) {
         o = full * W;
         dst = dst.add(full * W * p.kc);
     }
+    // What is left: every panel when s_outer != 1, else only a last, partial panel.
     while o < p.len {
         let w = W.min(p.len - o);
         let src = p.src.add(o * p.s_outer);
-        if w == W && p.s_outer == 1 {
-            for k in 0..p.kc {
-                ptr::copy_nonoverlapping(src.add(k * p.s_k), dst.add(k * W), W);
-            }
-        } else if w == W && p.s_k == 1 {
+        if w == W && p.s_k == 1 {
             pack_transposed::<W>(src, p.s_outer, p.kc, dst);
         } else {
             pack_general::<W>(src, w, p.kc, p.s_outer, p.s_k, dst);

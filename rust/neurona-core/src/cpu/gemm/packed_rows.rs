@@ -17,9 +17,9 @@
 //! whole, and its rows are read again only by the product after the whole pass.
 
 use super::buffers::PackBuf;
-use super::driver::k_blocks;
 use super::isa;
 use super::kernel::KernelSet;
+use super::plan::k_blocks;
 use super::prepacked::PackedB;
 use std::marker::PhantomData;
 use std::ops::Range;

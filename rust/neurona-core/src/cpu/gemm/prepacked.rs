@@ -8,9 +8,10 @@
 //! `sgemm` the result does not depend on the thread count.
 
 use super::buffers::PackBuf;
-use super::driver::{k_blocks, pack_b, sgemm_packed_with, Shared, Src, PAR_PACK_MIN};
+use super::driver::{pack_b, sgemm_packed_with, Shared, Src, PAR_PACK_MIN};
 use super::isa;
 use super::kernel::KernelSet;
+use super::plan::k_blocks;
 use super::validate::check_fits;
 use super::{Epilogue, MatMut, MatRef};
 
