@@ -75,13 +75,13 @@ pub fn zip<A: Element, B: Element, O: Element>(
 /// backward of slicing; `cuda::ops::scatter_into_zeros` on the GPU). Where `target` is one
 /// run of the buffer (a leading-axis slice, such as an RNN's outputs out of its state
 /// buffer), every element is written once: zeros around the run, `src` in it.
-pub fn scatter_into_zeros<T: Copy + Default>(len: usize, target: &Layout, src: &[T]) -> Vec<T> {
+pub fn scatter_into_zeros<T: Copy + Default + Send + Sync>(
+    len: usize,
+    target: &Layout,
+    src: &[T],
+) -> Vec<T> {
     if target.is_contiguous() {
-        let mut buf = Vec::with_capacity(len);
-        buf.resize(target.offset, T::default());
-        buf.extend_from_slice(src);
-        buf.resize(len, T::default());
-        return buf;
+        return crate::parallel::placed(len, target.offset, src);
     }
     let mut buf = vec![T::default(); len];
     copy_into(&mut buf, target, src);

@@ -145,7 +145,13 @@ impl Tensor {
 
     pub fn full(shape: &[usize], v: f32) -> Self {
         let n = shape.iter().product();
-        Self::from_vec(vec![v; n], shape).expect("length matches shape")
+        // Zeros come from the allocator's zeroed memory; other values are written in parallel.
+        let data = if v.to_bits() == 0 {
+            vec![0.0; n]
+        } else {
+            crate::parallel::filled(n, v)
+        };
+        Self::from_vec(data, shape).expect("length matches shape")
     }
 
     pub fn zeros(shape: &[usize]) -> Self {

@@ -132,6 +132,9 @@ fn for_items<T: Send>(items: &mut [T], work: usize, f: impl Fn(usize, &mut T) + 
 fn segments(xs: &[f32], bases: &[usize], roffs: &[usize], seg: usize) -> Vec<f64> {
     let n_out = bases.len();
     let total = roffs.len() * seg;
+    if n_out < MANY_OUTPUTS && seg > PIECE {
+        return long_segments(xs, bases, roffs, seg);
+    }
     // Split each output's reduction into fixed pieces of whole segments only when the
     // outputs are few; the piece boundaries depend on the shape alone.
     let segs_per_piece = if n_out >= MANY_OUTPUTS {
@@ -150,6 +153,30 @@ fn segments(xs: &[f32], bases: &[usize], roffs: &[usize], seg: usize) -> Vec<f64
             || lanes::sum_segments(xs, base, &roffs[ks], seg),
         );
     });
+    add_pieces(partial, n_pieces)
+}
+
+/// `segments` for few outputs whose segments are each longer than a piece (a full sum of a
+/// contiguous tensor is one segment): every segment is cut into pieces of PIECE elements.
+fn long_segments(xs: &[f32], bases: &[usize], roffs: &[usize], seg: usize) -> Vec<f64> {
+    let per_seg = seg.div_ceil(PIECE);
+    let n_pieces = roffs.len() * per_seg;
+    let mut partial = vec![0.0f64; bases.len() * n_pieces];
+    for_items(&mut partial, bases.len() * roffs.len() * seg, |i, p| {
+        let (o, piece) = (i / n_pieces, i % n_pieces);
+        let (k, j) = (piece / per_seg, piece % per_seg);
+        let start = bases[o] + roffs[k] + j * PIECE;
+        let len = PIECE.min(seg - j * PIECE);
+        *p = with_avx2(
+            #[inline(always)]
+            || lanes::sum_segments(xs, start, &[0], len),
+        );
+    });
+    add_pieces(partial, n_pieces)
+}
+
+/// Each output's partial sums (`n_pieces` consecutive values) added in piece order.
+fn add_pieces(partial: Vec<f64>, n_pieces: usize) -> Vec<f64> {
     if n_pieces == 1 {
         return partial;
     }

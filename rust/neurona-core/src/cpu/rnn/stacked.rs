@@ -96,17 +96,25 @@ pub fn weight_grads(p: &Problem, z: &[f32], dg: &PackedB) -> (Vec<f32>, Vec<f32>
     (dw_ih, dw_hh, db)
 }
 
-/// `dst` (cols, rows) = the transpose of `src` (rows, cols), in blocks that stay in L1.
+/// `dst` (cols, rows) = the transpose of `src` (rows, cols), in blocks that stay in L1; strips
+/// of B rows of `dst` go to different threads when the matrix is large (a pure copy: the
+/// thread count changes nothing).
 pub fn transpose_into(src: &[f32], rows: usize, cols: usize, dst: &mut [f32]) {
     const B: usize = 32;
     debug_assert!(src.len() == rows * cols && dst.len() == rows * cols);
-    for r0 in (0..rows).step_by(B) {
-        for c0 in (0..cols).step_by(B) {
+    if rows == 0 || cols == 0 {
+        return;
+    }
+    // Columns c0 .. c0 + B of `src` into the strip of `dst` that holds them as rows.
+    let strip = |c0: usize, out: &mut [f32]| {
+        let cn = out.len() / rows;
+        for r0 in (0..rows).step_by(B) {
             for r in r0..(r0 + B).min(rows) {
-                for c in c0..(c0 + B).min(cols) {
-                    dst[c * rows + r] = src[r * cols + c];
+                for c in 0..cn {
+                    out[c * rows + r] = src[r * cols + c0 + c];
                 }
             }
         }
-    }
+    };
+    crate::parallel::fill_strips(dst, B * rows, |k, out| strip(k * B, out));
 }

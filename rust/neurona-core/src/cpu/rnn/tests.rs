@@ -355,3 +355,26 @@ fn rows_per_task_keeps_small_steps_on_one_task() {
     assert!(r < 256 && r * 128 >= CELL_GRAIN);
     assert_eq!(rows_per_task(0, 8), 1);
 }
+
+#[test]
+fn transpose_matches_the_definition_on_any_thread_count() {
+    // The weight-gradient shapes of an LSTM (large: split in strips) and small odd ones.
+    for (rows, cols) in [(161, 512), (300, 301), (3, 5), (1, 40)] {
+        let src: Vec<f32> = (0..rows * cols).map(|k| k as f32).collect();
+        for threads in [1, 3] {
+            crate::parallel::set_num_threads(threads);
+            let mut dst = vec![-1.0f32; rows * cols];
+            stacked::transpose_into(&src, rows, cols, &mut dst);
+            for r in 0..rows {
+                for c in 0..cols {
+                    assert_eq!(
+                        dst[c * rows + r],
+                        src[r * cols + c],
+                        "{rows}x{cols} at ({r}, {c})"
+                    );
+                }
+            }
+        }
+    }
+    crate::parallel::set_num_threads(1);
+}
