@@ -154,6 +154,23 @@ def test_layer_matches_numpy_stack(rng, cls, mode, kw, num_layers, bidirectional
 
 
 @pytest.mark.parametrize("cls,mode,kw", MODES, ids=MODE_IDS)
+def test_input_size_zero_runs_on_state_and_biases(rng, cls, mode, kw):
+    # PyTorch accepts input_size=0: the gates see only W_hh h + biases. (This raised an
+    # internal error once: the stacked [x, h, 1] operand split rows into chunks of I.)
+    m = getattr(nn, cls)(0, 5, **kw)
+    h0 = rng.standard_normal((1, 2, 5)).astype(np.float32)
+    c0 = rng.standard_normal((1, 2, 5)).astype(np.float32)
+    x = np.zeros((4, 2, 0), np.float32)
+    want = np_stack(mode, params64(m), x.astype(np.float64), h0.astype(np.float64),
+                    c0.astype(np.float64) if mode == "LSTM" else None, 1, False)
+    state = (tensor(h0), tensor(c0)) if mode == "LSTM" else tensor(h0)
+    out, _ = m(tensor(x), state)
+    np.testing.assert_allclose(arr(out), want[0], rtol=1e-4, atol=1e-5)
+    out.sum().backward()
+    assert m.weight_hh_l0.grad is not None and np.abs(arr(m.weight_hh_l0.grad)).sum() > 0
+
+
+@pytest.mark.parametrize("cls,mode,kw", MODES, ids=MODE_IDS)
 def test_batch_first_no_bias_and_default_states(rng, cls, mode, kw):
     m = getattr(nn, cls)(4, 5, num_layers=2, bidirectional=True, batch_first=True, bias=False, **kw)
     assert [k for k in m.state_dict() if "bias" in k] == []

@@ -132,13 +132,12 @@ fn check(mode: RnnMode, a: &RnnInputs) -> Result<(usize, usize, usize, usize)> {
     Ok((t, n, i, h))
 }
 
-/// The values of the inputs but x, in row-major order (all small; x, large, is read in
-/// place through `with_x`).
+/// The values of the small inputs, in row-major order. x and the weights, the large ones,
+/// are read in place (`with_slice`): the weights alone are 4 (I + H + 2) H floats, copied
+/// twice per step of training otherwise.
 struct Values {
     h0: Vec<f32>,
     c0: Option<Vec<f32>>,
-    w_ih: Vec<f32>,
-    w_hh: Vec<f32>,
     b_ih: Option<Vec<f32>>,
     b_hh: Option<Vec<f32>>,
 }
@@ -149,19 +148,18 @@ impl Values {
         Ok(Values {
             h0: a.h0.to_vec()?,
             c0: opt(a.c0)?,
-            w_ih: a.w_ih.to_vec()?,
-            w_hh: a.w_hh.to_vec()?,
             b_ih: opt(a.b_ih)?,
             b_hh: opt(a.b_hh)?,
         })
     }
 
-    fn problem(
-        &self,
+    fn problem<'a>(
+        &'a self,
         mode: RnnMode,
         reverse: bool,
         dims: (usize, usize, usize, usize),
-    ) -> Problem<'_> {
+        (w_ih, w_hh): (&'a [f32], &'a [f32]),
+    ) -> Problem<'a> {
         let (steps, batch, input, hidden) = dims;
         Problem {
             mode,
@@ -170,12 +168,18 @@ impl Values {
             input,
             hidden,
             reverse,
-            w_ih: &self.w_ih,
-            w_hh: &self.w_hh,
+            w_ih,
+            w_hh,
             b_ih: self.b_ih.as_deref(),
             b_hh: self.b_hh.as_deref(),
         }
     }
+}
+
+/// Calls `f` with the weights' values, borrowed where they are contiguous.
+fn with_weights<R>(a: &RnnInputs, f: impl FnOnce((&[f32], &[f32])) -> R) -> Result<R> {
+    a.w_ih
+        .with_slice(|w_ih: &[f32]| a.w_hh.with_slice(|w_hh: &[f32]| f((w_ih, w_hh))))?
 }
 
 impl Tensor {
@@ -185,16 +189,19 @@ impl Tensor {
         let dims = check(mode, a)?;
         let (t, n, _, h) = dims;
         let v = Values::read(a)?;
-        let p = v.problem(mode, reverse, dims);
-        let rows = p.out_rows();
-        let (y, saved) = a.x.with_slice(|x: &[f32]| {
-            install(|| {
-                let mut y = vec![0.0f32; rows * n * h];
-                let saved = rnn::forward(&p, x, &v.h0, v.c0.as_deref(), &mut y);
-                (y, saved)
+        let (y, saved) = with_weights(a, |w| {
+            let p = v.problem(mode, reverse, dims, w);
+            let rows = p.out_rows();
+            a.x.with_slice(|x: &[f32]| {
+                install(|| {
+                    let mut y = vec![0.0f32; rows * n * h];
+                    let saved = rnn::forward(&p, x, &v.h0, v.c0.as_deref(), &mut y);
+                    (y, saved)
+                })
             })
-        })?;
-        debug_assert_eq!(rows, t + 1 + usize::from(mode == RnnMode::Lstm));
+        })??;
+        let rows = t + 1 + usize::from(mode == RnnMode::Lstm);
+        debug_assert_eq!(y.len(), rows * n * h);
         let y = Tensor::from_vec(y, &[rows, n, h])?;
         let inputs: Vec<&Tensor> = [
             Some(a.x),
@@ -267,7 +274,6 @@ impl BackwardOp for RnnBackward {
             b_hh: slots[6],
         };
         let v = Values::read(&a)?;
-        let p = v.problem(self.mode, self.reverse, self.dims);
         let needs = Needs {
             x: req(0),
             h0: req(1),
@@ -277,17 +283,20 @@ impl BackwardOp for RnnBackward {
             b_ih: req(5),
             b_hh: req(6),
         };
-        // The large inputs are read in place (no copies of x, y and dy).
-        let grads = x.with_slice(|xs: &[f32]| {
-            g.with_slice(|dy: &[f32]| {
-                self.y.with_slice(|y: &[f32]| {
-                    install(|| {
-                        let c0 = v.c0.as_deref();
-                        rnn::backward(&p, xs, &v.h0, c0, y, &self.saved, dy, needs)
+        // The large inputs are read in place (no copies of x, the weights, y and dy).
+        let grads = with_weights(&a, |w| {
+            let p = v.problem(self.mode, self.reverse, self.dims, w);
+            x.with_slice(|xs: &[f32]| {
+                g.with_slice(|dy: &[f32]| {
+                    self.y.with_slice(|y: &[f32]| {
+                        install(|| {
+                            let c0 = v.c0.as_deref();
+                            rnn::backward(&p, xs, &v.h0, c0, y, &self.saved, dy, needs)
+                        })
                     })
                 })
             })
-        })???;
+        })????;
         let as_tensor = |d: Option<Vec<f32>>, like: Option<&Tensor>| -> Result<Option<Tensor>> {
             match (d, like) {
                 (Some(d), Some(t)) => Ok(Some(Tensor::from_vec(d, t.shape())?)),

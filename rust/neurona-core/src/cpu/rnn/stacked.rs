@@ -25,10 +25,15 @@ pub fn width(p: &Problem) -> usize {
 pub fn fill(p: &Problem, x: &[f32], h0: &[f32], z: &mut [f32]) {
     let (i, h, n) = (p.input, p.hidden, p.batch);
     let w = width(p);
-    for (row, xr) in z.chunks_exact_mut(w).zip(x.chunks_exact(i)) {
-        row[..i].copy_from_slice(xr);
-        row[i + h] = 1.0;
-    }
+    // Strips of whole rows, on several threads when Z is large (megabytes for long sequences).
+    const ROWS: usize = 256;
+    crate::parallel::fill_strips(z, ROWS * w, |k, strip| {
+        for (r, row) in strip.chunks_exact_mut(w).enumerate() {
+            let at = (k * ROWS + r) * i;
+            row[..i].copy_from_slice(&x[at..at + i]);
+            row[i + h] = 1.0;
+        }
+    });
     set_prev(p, z, p.pos_of_step(0), h0);
     debug_assert_eq!(z.len(), p.steps * n * w);
 }
