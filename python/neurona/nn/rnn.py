@@ -58,8 +58,16 @@ def _layer(mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse):
             bool(reverse),
         )
     )
-    t = x.shape[0]
-    return y[:t], y[t], (y[t + 1] if mode == "LSTM" else None)
+    # Views of the state buffer (T + 1 [+ 1], N, H) straight through the core's slice: the
+    # general indexing path costs more than the rest of this function.
+    t, n, h = y.shape
+    t -= 2 if mode == "LSTM" else 1
+    c = y._c
+    full = [(0, n, 1), (0, h, 1)]
+    out = _wrap(c.slice([(0, t, 1)] + full, [False, False, False]))
+    h_n = _wrap(c.slice([(t, t + 1, 1)] + full, [True, False, False]))
+    c_n = _wrap(c.slice([(t + 1, t + 2, 1)] + full, [True, False, False])) if mode == "LSTM" else None
+    return out, h_n, c_n
 
 
 class RNNBase(Module):
