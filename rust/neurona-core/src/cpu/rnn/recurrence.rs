@@ -29,6 +29,9 @@ pub struct ForwardRows<'a> {
 #[derive(Clone, Copy)]
 pub struct ForwardShared<'a> {
     pub w_step: &'a PackedB,
+    /// Elman RNN and LSTM starting from a zero state: W_ih^T alone, for the first step's
+    /// product over x only (the h_prev columns of its Z rows are zeros; see `forward`).
+    pub w_first: Option<&'a PackedB>,
     pub step_bias: Epilogue<'a>,
     pub hh_bias: Epilogue<'a>,
 }
@@ -65,15 +68,19 @@ pub fn forward_rows(
     for s in 0..p.steps {
         let pos = p.pos_of_step(s);
         if !gru {
+            let (w, k) = match sh.w_first {
+                Some(w) if s == 0 => (w, i),
+                _ => (sh.w_step, i + h),
+            };
             let a = MatRef {
                 data: &*z[pos],
                 rows: m,
-                cols: i + h,
+                cols: k,
                 rs: zw,
                 cs: 1,
             };
             let c = MatMut::row_major(&mut *gates[pos], m, g);
-            sgemm_packed_b_serial(1.0, a, sh.w_step, 0.0, c, sh.step_bias);
+            sgemm_packed_b_serial(1.0, a, w, 0.0, c, sh.step_bias);
         }
         let (h_prev, h_out) = match s {
             0 => (h0, &mut *hs[pos]),

@@ -173,6 +173,36 @@ fn single_step_and_single_row_match_the_reference() {
     }
 }
 
+#[test]
+fn zero_initial_state_matches_the_reference() {
+    // From h0 = 0 the first step multiplies x alone (`sequence::forward`); with a non-zero h0
+    // everything else is the same, so a wrong first step shows up here only.
+    for r in cases() {
+        let mut r = r;
+        r.h0.iter_mut().for_each(|v| *v = 0.0);
+        let case = F32Case::new(&r);
+        let (y, _) = case.forward(&r);
+        let what = format!(
+            "{:?} reverse={} bias={}",
+            r.mode,
+            r.reverse,
+            r.b_ih.is_some()
+        );
+        assert_close(&y, &reference::forward(&r), 2e-6, 2e-5, &what);
+        // The weight gradients read the same Z rows (zeros in the first step's h_prev).
+        let w: Vec<f64> = (0..y.len()).map(|k| ((k % 7) as f64 - 3.0) * 0.1).collect();
+        let grads = case.all_grads(&r, &f32s(&w));
+        let want = numerical(&mut r, &w, |r| &mut r.w_hh);
+        assert_close(
+            grads.w_hh.as_deref().expect("w_hh"),
+            &want,
+            1e-4,
+            1e-3,
+            &what,
+        );
+    }
+}
+
 /// d(sum(w * y))/d(v) for one input vector of the reference, by central differences in f64.
 fn numerical(r: &mut RefInputs, w: &[f64], pick: fn(&mut RefInputs) -> &mut Vec<f64>) -> Vec<f64> {
     let eps = 1e-6;
