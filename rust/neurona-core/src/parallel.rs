@@ -80,15 +80,12 @@ pub const ELEMENTWISE_GRAIN: usize = 1 << 15;
 /// Fills `out` by calling `f(start, chunk)` on consecutive chunks, in parallel when large.
 /// Each element is written by exactly one call, so the result does not depend on threads.
 pub fn fill_chunks<T: Send>(out: &mut [T], f: impl Fn(usize, &mut [T]) + Sync + Send) {
-    use rayon::prelude::*;
     if out.len() < 2 * ELEMENTWISE_GRAIN || is_serial() {
         f(0, out);
         return;
     }
-    install(|| {
-        out.par_chunks_mut(ELEMENTWISE_GRAIN)
-            .enumerate()
-            .for_each(|(i, chunk)| f(i * ELEMENTWISE_GRAIN, chunk));
+    fill_strips(out, ELEMENTWISE_GRAIN, |k, chunk| {
+        f(k * ELEMENTWISE_GRAIN, chunk)
     });
 }
 
