@@ -3,6 +3,10 @@
 //! rayon's global pool cannot be resized, but users expect `set_num_threads(n)` at any time
 //! (as in PyTorch), so neurona keeps its own pool behind a lock and swaps it. Heavy kernels run
 //! inside `install`; small ones stay on the calling thread and never pay the hand-off.
+//!
+//! Also the helpers that share out the writes of one buffer: `fill_chunks` / `fill_strips`
+//! (each element written by one call, so the thread count changes nothing) and `filled` /
+//! `placed`, which build a new vector that way without zero-filling it first.
 
 use rayon::{ThreadPool, ThreadPoolBuilder};
 use std::mem::MaybeUninit;
