@@ -314,18 +314,8 @@ impl BackwardOp for SumBackward {
         "sum"
     }
     fn backward(&self, g: &Tensor, inputs: &[Tensor]) -> Result<Vec<Option<Tensor>>> {
-        let shape = inputs[0].shape();
-        if g.numel() == 1 && !g.device().is_cuda() {
-            // A full sum (a loss): the gradient is one value everywhere, written directly
-            // (in parallel) rather than gathered through a broadcast view.
-            let v = g.to_vec::<f32>()?[0];
-            return Ok(vec![Some(Tensor::from_vec(
-                crate::parallel::filled(shape.iter().product(), v),
-                shape,
-            )?)]);
-        }
         let g = g.reshape(&self.keep_shape)?;
-        Ok(vec![Some(g.expand(shape)?.contiguous()?)])
+        Ok(vec![Some(g.expand(inputs[0].shape())?.contiguous()?)])
     }
 }
 

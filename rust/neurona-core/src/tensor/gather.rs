@@ -9,7 +9,7 @@
 use super::layout::Layout;
 
 /// The elements of `l` over `data` in row-major order.
-pub(crate) fn gather<T: Copy>(data: &[T], l: &Layout) -> Vec<T> {
+pub(crate) fn gather<T: Copy + Send + Sync>(data: &[T], l: &Layout) -> Vec<T> {
     let numel = l.numel();
     if numel == 0 {
         return Vec::new();
@@ -30,6 +30,11 @@ pub(crate) fn gather<T: Copy>(data: &[T], l: &Layout) -> Vec<T> {
         }
     }
     let (run, step) = dims.pop().unwrap_or((1, 1));
+    if dims.is_empty() && step == 0 {
+        // One value everywhere (a scalar expanded: the gradient of a full sum, a loss):
+        // megabytes of one value, written on several threads.
+        return crate::parallel::filled(run, data[l.offset]);
+    }
     let mut out = Vec::with_capacity(numel);
     let mut index = vec![0usize; dims.len()];
     let mut base = l.offset;
