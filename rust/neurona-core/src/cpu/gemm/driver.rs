@@ -21,6 +21,7 @@ pub(super) use super::shared_pack::{pack_b, Shared, Src};
 use super::validate::{check_fits, disjoint, epilogue_parts, span};
 use super::{Epilogue, MatMut, MatRef};
 use rayon::prelude::*;
+use std::ops::Range;
 
 /// Below this many multiply-adds (m * n * k; for a batch, over the whole batch) a call stays
 /// on the calling thread: a threaded call costs several microseconds of wake-up and two
@@ -56,6 +57,35 @@ struct Problem {
     c: Dst,
     bias: *const f32,
     relu: bool,
+}
+
+/// The K blocks a product over a packed B runs, in order, and where each lies in the packed
+/// buffer. The first block run applies beta, the product's last block the epilogue; so
+/// running blocks 0..j with beta = 0 and then j..nkb with beta = 1 gives bitwise the result
+/// of one call over all of them (see `StreamedB`).
+#[derive(Clone, Debug)]
+pub(super) struct KBlocks {
+    pub range: Range<usize>,
+    /// None: block kb at its place in the whole packed B. Some(s): B holds only a ring of s
+    /// blocks, block kb in slot kb % s.
+    pub ring: Option<usize>,
+}
+
+impl KBlocks {
+    /// Every one of the `nkb` blocks, B packed whole.
+    pub fn all(nkb: usize) -> KBlocks {
+        KBlocks {
+            range: 0..nkb,
+            ring: None,
+        }
+    }
+
+    /// Where block kb starts in the packed buffer, for blocks of `kc_step` rows of `npanels`
+    /// panels of NR columns.
+    fn offset(&self, kb: usize, kc_step: usize, npanels: usize, nr: usize) -> usize {
+        let slot = self.ring.map_or(kb, |s| kb % s);
+        slot * kc_step * npanels * nr
+    }
 }
 
 /// `sgemm` on a given kernel set (the tests run every available one).
@@ -217,7 +247,8 @@ fn on_threads(p: &Problem, parallel: bool, f: impl Fn(usize) + Send + Sync) {
 ///
 /// # Safety
 /// `bpack` holds B packed that way by `ks`, for `k` rows and `n` columns.
-/// `threaded` false keeps the product on the calling thread whatever its size.
+/// `threaded` false keeps the product on the calling thread whatever its size. `blocks` says
+/// which K blocks run and where they lie (`KBlocks::all` for the whole product).
 #[allow(clippy::too_many_arguments)]
 pub(super) unsafe fn sgemm_packed_with(
     ks: &KernelSet,
@@ -228,6 +259,7 @@ pub(super) unsafe fn sgemm_packed_with(
     beta: f32,
     c: MatMut,
     epilogue: Epilogue,
+    blocks: KBlocks,
 ) {
     assert_eq!(
         a.cols, k,
@@ -279,8 +311,14 @@ pub(super) unsafe fn sgemm_packed_with(
     on_threads(&p, parallel, |threads| {
         let p = ps.get();
         let plan = Plan::new(ks, (p.m, p.n, p.k), (p.a.rs, p.a.cs), threads);
+        assert!(
+            blocks.range.end <= plan.nkb,
+            "sgemm_packed_b: K blocks {:?} of {}",
+            blocks.range,
+            plan.nkb
+        );
         // SAFETY: the caller's contract; check_fits proved A and C in bounds.
-        unsafe { run_block(ks, &p, &plan, (0, n), bp.get(), threads) }
+        unsafe { run_block(ks, &p, &plan, (0, n), bp.get(), threads, &blocks) }
     });
 }
 
@@ -310,7 +348,8 @@ unsafe fn gemm_blocked(ks: &KernelSet, p: &Problem, threads: usize) {
             bpack,
             threads,
         );
-        run_block(ks, p, &plan, (jc, ncur), bpack.get(), threads);
+        let blocks = KBlocks::all(plan.nkb);
+        run_block(ks, p, &plan, (jc, ncur), bpack.get(), threads, &blocks);
         drop(bbuf);
         jc += ncur;
     }
@@ -355,7 +394,7 @@ unsafe fn run_columns(ks: &KernelSet, p: &Problem, plan: &Plan, ns: usize, threa
                     s_outer: p.b.cs,
                     s_k: p.b.rs,
                 };
-                let mut u = update_for(&p, kb, nkb);
+                let mut u = update_for(&p, kb, 0, nkb);
                 if !u.bias.is_null() {
                     u.bias = u.bias.wrapping_add(j0);
                 }
@@ -388,10 +427,11 @@ unsafe fn run_columns(ks: &KernelSet, p: &Problem, plan: &Plan, ns: usize, threa
 }
 
 /// C's columns jc..jc + ncur from B packed for them at `bpack` (as `pack_b` lays it out), on
-/// `threads` threads.
+/// `threads` threads, over the K blocks `blocks`.
 ///
 /// # Safety
-/// As `gemm_one`; `bpack` holds B's columns jc..jc + ncur packed with the plan's K blocks.
+/// As `gemm_one`; `bpack` holds B's columns jc..jc + ncur packed with the plan's K blocks,
+/// where `blocks` places them.
 unsafe fn run_block(
     ks: &KernelSet,
     p: &Problem,
@@ -399,6 +439,7 @@ unsafe fn run_block(
     (jc, ncur): (usize, usize),
     bpack: *const f32,
     threads: usize,
+    blocks: &KBlocks,
 ) {
     let (m, k) = (p.m, p.k);
     let (mr, nr) = (ks.mr, ks.nr);
@@ -430,11 +471,11 @@ unsafe fn run_block(
         } else {
             mcur.div_ceil(mr) * mr * kc_step
         });
-        for kb in 0..nkb {
+        for kb in blocks.range.clone() {
             let pc = kb * kc_step;
             let kc = kc_step.min(k - pc);
             let a_at = p.a.ptr.wrapping_add(i0 * p.a.rs + pc * p.a.cs);
-            let mut u = update_for(&p, kb, nkb);
+            let mut u = update_for(&p, kb, blocks.range.start, nkb);
             if !u.bias.is_null() {
                 u.bias = u.bias.wrapping_add(jc + j0);
             }
@@ -443,7 +484,7 @@ unsafe fn run_block(
                 nc: ncols,
                 kc,
                 a: a_at,
-                b: bpack.wrapping_add(pc * npanels * nr + p0 * nr * kc),
+                b: bpack.wrapping_add(blocks.offset(kb, kc_step, npanels, nr) + p0 * nr * kc),
                 c: p.c.ptr.wrapping_add(i0 * p.c.rs + (jc + j0) * p.c.cs),
                 rs_c: p.c.rs,
                 cs_c: p.c.cs,
@@ -476,9 +517,10 @@ unsafe fn run_block(
     }
 }
 
-/// How K block kb of nkb merges into C: the first applies beta, the last the epilogue.
-fn update_for(p: &Problem, kb: usize, nkb: usize) -> Update {
-    let (first, last) = (kb == 0, kb + 1 == nkb);
+/// How K block kb of nkb merges into C when the call's blocks start at `first_kb`: the
+/// first applies beta, the last of the product the epilogue.
+fn update_for(p: &Problem, kb: usize, first_kb: usize, nkb: usize) -> Update {
+    let (first, last) = (kb == first_kb, kb + 1 == nkb);
     Update {
         alpha: p.alpha,
         beta: if first { p.beta } else { 1.0 },

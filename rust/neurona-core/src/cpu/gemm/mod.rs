@@ -11,7 +11,8 @@
 //!
 //! Products with few columns skip packing A: the micro-kernel reads A where it lies
 //! (`kernel_direct`), with the same arithmetic. A B used many times (a recurrent layer's
-//! weights) can be packed once (`PackedB`, `sgemm_packed_b`).
+//! weights) can be packed once (`PackedB`, `sgemm_packed_b`); a B produced row by row can be
+//! packed as it comes (`RowWriter`) or multiplied block by block as it comes (`StreamedB`).
 
 mod blocking;
 mod buffers;
@@ -33,12 +34,14 @@ mod packed_rows;
 mod plan;
 mod prepacked;
 mod shared_pack;
+mod streamed;
 mod validate;
 
 pub use packed_rows::RowWriter;
 #[cfg(test)]
 use prepacked::sgemm_packed_b_on;
 pub use prepacked::{sgemm_packed_b, sgemm_packed_b_serial, PackedB};
+pub use streamed::StreamedB;
 
 #[cfg(test)]
 mod tests;

@@ -119,15 +119,7 @@ impl RowWriter<'_> {
             let base = pc * npanels * nr + (r - pc) * nr;
             // SAFETY: base + q * kc * nr + nr <= (pc + kc) * npanels * nr <= k * npanels * nr,
             // the buffer's length, for every panel q; the row is this writer's alone.
-            unsafe {
-                let (dst, step, st) = (self.ptr.add(base), kc * nr, self.stream);
-                match nr {
-                    8 => scatter_row::<8>(row, dst, step, st),
-                    16 => scatter_row::<16>(row, dst, step, st),
-                    32 => scatter_row::<32>(row, dst, step, st),
-                    _ => scatter_row_any(row, nr, dst, step),
-                }
-            }
+            unsafe { write_row(row, nr, self.ptr.add(base), kc * nr, self.stream) };
         }
         #[cfg(target_arch = "x86_64")]
         if self.stream {
@@ -136,6 +128,20 @@ impl RowWriter<'_> {
             // SAFETY: SSE is part of x86_64.
             unsafe { std::arch::x86_64::_mm_sfence() };
         }
+    }
+}
+
+/// One row of B into its packed place: piece q (NR columns) to `dst + q * step`, the last
+/// zero-padded (see `scatter_row`).
+///
+/// # Safety
+/// `dst + q * step .. + nr` is writable for every piece q.
+pub(super) unsafe fn write_row(row: &[f32], nr: usize, dst: *mut f32, step: usize, stream: bool) {
+    match nr {
+        8 => scatter_row::<8>(row, dst, step, stream),
+        16 => scatter_row::<16>(row, dst, step, stream),
+        32 => scatter_row::<32>(row, dst, step, stream),
+        _ => scatter_row_any(row, nr, dst, step),
     }
 }
 

@@ -8,7 +8,7 @@
 //! `sgemm` the result does not depend on the thread count.
 
 use super::buffers::PackBuf;
-use super::driver::{pack_b, sgemm_packed_with, Shared, Src, PAR_PACK_MIN};
+use super::driver::{pack_b, sgemm_packed_with, KBlocks, Shared, Src, PAR_PACK_MIN};
 use super::isa;
 use super::kernel::KernelSet;
 use super::plan::k_blocks;
@@ -119,6 +119,7 @@ fn run_packed_b(
     c: MatMut,
     epilogue: Epilogue,
 ) {
+    let (nkb, _) = k_blocks(b.ks, b.k);
     // SAFETY: `b.buf` holds B packed by `b.ks` for k x n.
     unsafe {
         sgemm_packed_with(
@@ -130,6 +131,7 @@ fn run_packed_b(
             beta,
             c,
             epilogue,
+            KBlocks::all(nkb),
         )
     }
 }

@@ -73,7 +73,7 @@ pub fn forward_rows(
                 _ => (sh.w_step, i + h),
             };
             let a = MatRef {
-                data: &*z[pos],
+                data: &*z[stacked::block_of_step(p, s)],
                 rows: m,
                 cols: k,
                 rs: zw,
@@ -104,7 +104,7 @@ pub fn forward_rows(
         }
         if !gru && s + 1 < p.steps {
             // The new state is the next step's h_prev in the stacked operand.
-            let next = &mut *z[p.pos_of_step(s + 1)];
+            let next = &mut *z[stacked::block_of_step(p, s + 1)];
             for (row, st) in next.chunks_exact_mut(zw).zip(h_out.chunks_exact(h)) {
                 row[i..i + h].copy_from_slice(st);
             }
@@ -114,13 +114,23 @@ pub fn forward_rows(
 }
 
 /// One group's slices of the pre-activation gradients, `[step]` each: `dgh` is the GRU's
-/// hidden part (empty slices otherwise). `packed`, when given, also receives the group's rows
-/// of every step's `dgx` in the packed layout of the weight-gradient product.
-pub struct BackwardRows<'a> {
+/// hidden part (empty slices otherwise). `dg_out` also receives the group's rows of every
+/// step's `dgx`, for the weight-gradient product of Elman RNN and LSTM.
+pub struct BackwardRows<'a, 'p> {
     pub rows: Range<usize>,
     pub dgx: Vec<&'a mut [f32]>,
     pub dgh: Vec<&'a mut [f32]>,
-    pub packed: Option<RowWriter<'a>>,
+    pub dg_out: DgOut<'a, 'p>,
+}
+
+/// Where a group sends each step's dG for the weight-gradient product (see `stacked`).
+pub enum DgOut<'a, 'p> {
+    /// Not wanted (GRU, or no weight gradient asked for).
+    None,
+    /// The group's rows into the packed operand of one product after the recurrence.
+    Packed(RowWriter<'a>),
+    /// All rows of the batch (one group): multiplied K block by K block as they come.
+    Stream(&'a mut stacked::GradStream<'p>),
 }
 
 /// Everything a group's backward reads: the forward's inputs, outputs and `Saved`, the
@@ -144,7 +154,7 @@ pub fn backward_rows(p: &Problem, sh: BackwardShared, v: BackwardRows) -> (Vec<f
         rows,
         mut dgx,
         mut dgh,
-        mut packed,
+        mut dg_out,
     } = v;
     let (t, n, h, g) = (p.steps, p.batch, p.hidden, p.g());
     let (m, nh) = (rows.len(), n * h);
@@ -226,8 +236,10 @@ pub fn backward_rows(p: &Problem, sh: BackwardShared, v: BackwardRows) -> (Vec<f
                 &mut dh_prev,
             ),
         }
-        if let Some(w) = packed.as_mut() {
-            w.write(pos * n + rows.start, dg_t);
+        match &mut dg_out {
+            DgOut::None => {}
+            DgOut::Packed(w) => w.write(stacked::block_of_step(p, s) * n + rows.start, dg_t),
+            DgOut::Stream(st) => st.push_step(dg_t),
         }
         if s > 0 || sh.need_h0 {
             // dh_prev (+)= dgh_t W_hh; a GRU's cell kernel wrote the direct path z * dh.

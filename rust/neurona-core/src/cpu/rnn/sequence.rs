@@ -18,7 +18,7 @@
 
 use super::blocks;
 use super::recurrence::{
-    backward_rows, forward_rows, BackwardRows, BackwardShared, ForwardRows, ForwardShared,
+    backward_rows, forward_rows, BackwardRows, BackwardShared, DgOut, ForwardRows, ForwardShared,
 };
 use super::scratch;
 use super::stacked;
@@ -282,24 +282,33 @@ pub fn backward(
         need_h0: needs.h0,
     };
     let groups = blocks::row_groups(n, rayon::current_num_threads());
-    // Elman RNN and LSTM: the weight-gradient product's B operand, dG, packed step by step.
-    let want_w = needs.w_ih || needs.w_hh || needs.b_ih || needs.b_hh;
-    let mut packed_dg = (want_w && !gru).then(|| PackedB::for_rows(t * n, g));
-    let mut writers = match packed_dg.as_mut() {
-        Some(pb) => pb.row_writers(n, &groups).into_iter().map(Some).collect(),
-        None => vec![],
+    // Elman RNN and LSTM: the weight-gradient product's B operand, dG, step by step. One
+    // group (one thread) multiplies each K block as soon as it is complete; several write
+    // their rows into one packed operand for one product afterwards. Same result.
+    let want_w = (needs.w_ih || needs.w_hh || needs.b_ih || needs.b_hh) && !gru;
+    let mut stream =
+        (want_w && n > 0 && groups.len() == 1).then(|| stacked::GradStream::new(p, &saved.stacked));
+    let mut packed_dg = (want_w && stream.is_none()).then(|| PackedB::for_rows(t * n, g));
+    let mut dg_outs: Vec<DgOut> = match (packed_dg.as_mut(), stream.as_mut()) {
+        (Some(pb), _) => pb
+            .row_writers(n, &groups)
+            .into_iter()
+            .map(DgOut::Packed)
+            .collect(),
+        (_, Some(st)) => vec![DgOut::Stream(st)],
+        _ => vec![],
     };
-    writers.resize_with(groups.len(), || None);
+    dg_outs.resize_with(groups.len(), || DgOut::None);
     let tasks: Vec<BackwardRows> = groups
         .iter()
         .zip(blocks::per_step(&mut dgx, t, n, g, &groups))
         .zip(blocks::per_step(&mut dgh_own, t, n, g, &groups))
-        .zip(writers)
-        .map(|(((r, dgx), dgh), packed)| BackwardRows {
+        .zip(dg_outs)
+        .map(|(((r, dgx), dgh), dg_out)| BackwardRows {
             rows: r.clone(),
             dgx,
             dgh,
-            packed,
+            dg_out,
         })
         .collect();
     let parts = blocks::run(tasks, |v| backward_rows(p, sh, v));
@@ -341,10 +350,12 @@ pub fn backward(
         if needs.b_hh {
             out.b_hh = Some(column_sums(&dgh_own, t * n, g));
         }
-    } else if let Some(dg) = &packed_dg {
+    } else if let Some((dw_ih, dw_hh, db)) = stream.map(stacked::GradStream::finish).or_else(|| {
         // One product for both weights and the bias (the pre-activations' gradient is the
         // same for the input and the hidden part here).
-        let (dw_ih, dw_hh, db) = stacked::weight_grads(p, &saved.stacked, dg);
+        let dg = packed_dg.as_ref()?;
+        Some(stacked::weight_grads(p, &saved.stacked, dg))
+    }) {
         out.w_ih = needs.w_ih.then_some(dw_ih);
         out.w_hh = needs.w_hh.then_some(dw_hh);
         out.b_hh = needs.b_hh.then(|| db.clone());

@@ -297,9 +297,18 @@ fn in_pool<R: Send>(threads: usize, f: impl FnOnce() -> R + Send) -> R {
 fn results_are_bitwise_identical_across_thread_counts() {
     // Batches below, at and off whole row blocks (each thread runs its rows through the
     // whole sequence); 67 rows of 256 also make the cell kernels of the one-step ops split.
+    // 20 steps of 33 rows: the weight-gradient product has several K blocks, ending inside
+    // steps (one thread multiplies them as they complete, several after the recurrence).
     assert!(rows_per_task(67, 256) < 67, "the case must split");
-    for (n, h) in [(1, 24), (7, 24), (33, 24), (64, 40), (67, 256)] {
-        let dims = (3, n, 8, h);
+    for (t, n, h) in [
+        (3, 1, 24),
+        (3, 7, 24),
+        (3, 33, 24),
+        (3, 64, 40),
+        (3, 67, 256),
+        (20, 33, 24),
+    ] {
+        let dims = (t, n, 8, h);
         for mode in MODES {
             for reverse in [false, true] {
                 let r = make(mode, dims, reverse, true, 11);

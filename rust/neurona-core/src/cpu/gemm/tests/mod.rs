@@ -16,6 +16,7 @@ mod batched;
 mod checks;
 mod prepacked;
 mod reference;
+mod streamed;
 mod threads;
 
 use super::driver::sgemm_with;
