@@ -67,6 +67,9 @@ pub fn forward_rows(
     let mut hh = scratch::take(if gru { m * g } else { 0 });
     for s in 0..p.steps {
         let pos = p.pos_of_step(s);
+        if !gru && s + 1 < p.steps {
+            prefetch_for_write(&z[stacked::block_of_step(p, s + 1)]);
+        }
         if !gru {
             let (w, k) = match sh.w_first {
                 Some(w) if s == 0 => (w, i),
@@ -253,4 +256,17 @@ pub fn backward_rows(p: &Problem, sh: BackwardShared, v: BackwardRows) -> (Vec<f
     }
     scratch::give(step_dg);
     (dh, dc)
+}
+
+/// Asks for the cache lines of `buf` in a writable state, ahead of a copy into it: the next
+/// step's Z rows are far out of cache by then, and a copy that misses on every line stalls.
+fn prefetch_for_write(buf: &[f32]) {
+    #[cfg(target_arch = "x86_64")]
+    for line in buf.chunks(16) {
+        // SAFETY: a prefetch is only a hint; the address is inside `buf`.
+        unsafe {
+            use std::arch::x86_64::{_mm_prefetch, _MM_HINT_ET0};
+            _mm_prefetch::<_MM_HINT_ET0>(line.as_ptr().cast());
+        }
+    }
 }
