@@ -13,8 +13,19 @@
 use super::kernel::{MacroArgs, MicroKernel, Tile, Update, MAX_NR, MAX_TILE};
 use std::ptr;
 
+/// Rows of a row-major A up to which the tiles go row panel by row panel (see
+/// `macro_kernel_direct`).
+const ROWS_OUTER_MAX_M: usize = 64;
+
 /// As `kernel::macro_kernel`, with `m.a` pointing at element (0, 0) of the block of A, whose
 /// element (i, p) is at `m.a[i * rs_a + p * cs_a]`.
+///
+/// Usually B panel by B panel, each panel staying in L1 while the row panels of A go by. For
+/// a row-major A of few rows whose B block sits in L2 (a recurrent layer's step products),
+/// row panel by row panel instead: the MR rows of A stay in L1 and B streams past from L2 in
+/// one contiguous run, where the other order re-reads A from L2 as MR separate streams for
+/// every B panel. Measured on Zen 3 (prepacked B, one thread): LSTM step products 94 -> 97
+/// GFLOP/s at 64 rows, 93 -> 96.5 at 16. Each tile is computed the same either way.
 ///
 /// # Safety
 /// As for `MicroKernel::tile_strided`, for every tile of the region; `K::STRIDED` holds.
@@ -27,10 +38,9 @@ pub(super) unsafe fn macro_kernel_direct<K: MicroKernel>(
     let (mr_full, nr_full) = (K::MR, K::NR);
     let mut tile = Tile([0.0; MAX_TILE]);
     let mut bias_tile = [0.0f32; MAX_NR];
-    let mut jr = 0;
-    let mut b = m.b;
-    while jr < m.nc {
-        let nr = nr_full.min(m.nc - jr);
+    // The tile at rows ir.., columns jr.., B panel at `b`.
+    let mut run_tile = |ir: usize, jr: usize, b: *const f32| {
+        let (mr, nr) = (mr_full.min(m.mc - ir), nr_full.min(m.nc - jr));
         let mut u = m.upd;
         if !u.bias.is_null() {
             u.bias = u.bias.add(jr);
@@ -39,6 +49,24 @@ pub(super) unsafe fn macro_kernel_direct<K: MicroKernel>(
                 u.bias = bias_tile.as_ptr();
             }
         }
+        let a = m.a.add(ir * rs_a);
+        let c = m.c.add(ir * m.rs_c + jr * m.cs_c);
+        if nr == nr_full && m.cs_c == 1 {
+            K::tile_strided(mr, m.kc, a, (rs_a, cs_a), b, c, m.rs_c, &u);
+        } else {
+            edge_tile::<K>(m, (a, rs_a, cs_a), b, c, (mr, nr), &u, &mut tile);
+        }
+    };
+    if cs_a == 1 && !m.prefetch_b && m.mc > mr_full && m.mc <= ROWS_OUTER_MAX_M {
+        for ir in (0..m.mc).step_by(mr_full) {
+            for (q, jr) in (0..m.nc).step_by(nr_full).enumerate() {
+                run_tile(ir, jr, m.b.add(q * nr_full * m.kc));
+            }
+        }
+        return;
+    }
+    for (q, jr) in (0..m.nc).step_by(nr_full).enumerate() {
+        let b = m.b.add(q * nr_full * m.kc);
         let next_b = b.wrapping_add(nr_full * m.kc);
         let lines = if m.prefetch_b && jr + nr_full < m.nc {
             nr_full * m.kc / 16
@@ -47,24 +75,13 @@ pub(super) unsafe fn macro_kernel_direct<K: MicroKernel>(
         };
         let per_ir = lines.div_ceil(m.mc.div_ceil(mr_full)).max(1);
         let mut line = 0;
-        let mut ir = 0;
-        while ir < m.mc {
-            let mr = mr_full.min(m.mc - ir);
+        for ir in (0..m.mc).step_by(mr_full) {
             for _ in 0..per_ir.min(lines - line) {
                 K::prefetch_l2(next_b.add(line * 16));
                 line += 1;
             }
-            let a = m.a.add(ir * rs_a);
-            let c = m.c.add(ir * m.rs_c + jr * m.cs_c);
-            if nr == nr_full && m.cs_c == 1 {
-                K::tile_strided(mr, m.kc, a, (rs_a, cs_a), b, c, m.rs_c, &u);
-            } else {
-                edge_tile::<K>(m, (a, rs_a, cs_a), b, c, (mr, nr), &u, &mut tile);
-            }
-            ir += mr_full;
+            run_tile(ir, jr, b);
         }
-        jr += nr_full;
-        b = b.add(nr_full * m.kc);
     }
 }
 
