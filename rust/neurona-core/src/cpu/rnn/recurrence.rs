@@ -68,7 +68,7 @@ pub fn forward_rows(
     for s in 0..p.steps {
         let pos = p.pos_of_step(s);
         if !gru && s + 1 < p.steps {
-            prefetch_for_write(&z[stacked::block_of_step(p, s + 1)]);
+            prefetch_for_write(z[stacked::block_of_step(p, s + 1)]);
         }
         if !gru {
             let (w, k) = match sh.w_first {
