@@ -38,29 +38,12 @@ pub(super) unsafe fn macro_kernel_direct<K: MicroKernel>(
     let (mr_full, nr_full) = (K::MR, K::NR);
     let mut tile = Tile([0.0; MAX_TILE]);
     let mut bias_tile = [0.0f32; MAX_NR];
-    // The tile at rows ir.., columns jr.., B panel at `b`.
-    let mut run_tile = |ir: usize, jr: usize, b: *const f32| {
-        let (mr, nr) = (mr_full.min(m.mc - ir), nr_full.min(m.nc - jr));
-        let mut u = m.upd;
-        if !u.bias.is_null() {
-            u.bias = u.bias.add(jr);
-            if nr < nr_full {
-                ptr::copy_nonoverlapping(u.bias, bias_tile.as_mut_ptr(), nr);
-                u.bias = bias_tile.as_ptr();
-            }
-        }
-        let a = m.a.add(ir * rs_a);
-        let c = m.c.add(ir * m.rs_c + jr * m.cs_c);
-        if nr == nr_full && m.cs_c == 1 {
-            K::tile_strided(mr, m.kc, a, (rs_a, cs_a), b, c, m.rs_c, &u);
-        } else {
-            edge_tile::<K>(m, (a, rs_a, cs_a), b, c, (mr, nr), &u, &mut tile);
-        }
-    };
+    let mut scratch = (&mut tile, &mut bias_tile);
     if cs_a == 1 && !m.prefetch_b && m.mc > mr_full && m.mc <= ROWS_OUTER_MAX_M {
         for ir in (0..m.mc).step_by(mr_full) {
             for (q, jr) in (0..m.nc).step_by(nr_full).enumerate() {
-                run_tile(ir, jr, m.b.add(q * nr_full * m.kc));
+                let b = m.b.add(q * nr_full * m.kc);
+                run_tile::<K>(m, (rs_a, cs_a), (ir, jr), b, &mut scratch);
             }
         }
         return;
@@ -80,8 +63,40 @@ pub(super) unsafe fn macro_kernel_direct<K: MicroKernel>(
                 K::prefetch_l2(next_b.add(line * 16));
                 line += 1;
             }
-            run_tile(ir, jr, b);
+            run_tile::<K>(m, (rs_a, cs_a), (ir, jr), b, &mut scratch);
         }
+    }
+}
+
+/// The tile at rows ir.., columns jr.. of the block, its B panel at `b`. A function, not a
+/// closure: a closure is compiled without its caller's target features, so what it inlines
+/// (the edge-tile copies) would lose them.
+///
+/// # Safety
+/// As `macro_kernel_direct`.
+#[inline(always)]
+unsafe fn run_tile<K: MicroKernel>(
+    m: &MacroArgs,
+    (rs_a, cs_a): (usize, usize),
+    (ir, jr): (usize, usize),
+    b: *const f32,
+    (tile, bias_tile): &mut (&mut Tile, &mut [f32; MAX_NR]),
+) {
+    let (mr, nr) = (K::MR.min(m.mc - ir), K::NR.min(m.nc - jr));
+    let mut u = m.upd;
+    if !u.bias.is_null() {
+        u.bias = u.bias.add(jr);
+        if nr < K::NR {
+            ptr::copy_nonoverlapping(u.bias, bias_tile.as_mut_ptr(), nr);
+            u.bias = bias_tile.as_ptr();
+        }
+    }
+    let a = m.a.add(ir * rs_a);
+    let c = m.c.add(ir * m.rs_c + jr * m.cs_c);
+    if nr == K::NR && m.cs_c == 1 {
+        K::tile_strided(mr, m.kc, a, (rs_a, cs_a), b, c, m.rs_c, &u);
+    } else {
+        edge_tile::<K>(m, (a, rs_a, cs_a), b, c, (mr, nr), &u, tile);
     }
 }
 
