@@ -67,10 +67,10 @@ pub fn forward_rows(
     let mut hh = scratch::take(if gru { m * g } else { 0 });
     for s in 0..p.steps {
         let pos = p.pos_of_step(s);
-        if !gru && s + 1 < p.steps {
-            prefetch_for_write(z[stacked::block_of_step(p, s + 1)]);
-        }
         if !gru {
+            if s + 1 < p.steps {
+                prefetch_for_write(z[stacked::block_of_step(p, s + 1)]);
+            }
             let (w, k) = match sh.w_first {
                 Some(w) if s == 0 => (w, i),
                 _ => (sh.w_step, i + h),

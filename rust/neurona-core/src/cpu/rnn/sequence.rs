@@ -8,7 +8,8 @@
 //! kernel per step, with no synchronisation between steps. Backward likewise walks the steps
 //! in reverse per group (fused backward cell kernel, one product for the gradient reaching
 //! h_{t-1}); the weight and input gradients are then a handful of products over all steps,
-//! split among threads by output tile.
+//! split among threads by output tile (on one thread, the Elman RNN's and LSTM's weight
+//! gradient is multiplied K block by K block during the walk instead, see `stacked`).
 //!
 //! Output layout `y`: (T + 1 [+ 1 for LSTM], N, H). Rows 0..T are the hidden states by
 //! sequence position (for a reverse direction, position t holds the state after reading
@@ -350,12 +351,13 @@ pub fn backward(
         if needs.b_hh {
             out.b_hh = Some(column_sums(&dgh_own, t * n, g));
         }
-    } else if let Some((dw_ih, dw_hh, db)) = stream.map(stacked::GradStream::finish).or_else(|| {
+    } else if let Some((dw_ih, dw_hh, db)) = match (stream, &packed_dg) {
         // One product for both weights and the bias (the pre-activations' gradient is the
-        // same for the input and the hidden part here).
-        let dg = packed_dg.as_ref()?;
-        Some(stacked::weight_grads(p, &saved.stacked, dg))
-    }) {
+        // same for the input and the hidden part here), streamed or after the walk.
+        (Some(st), _) => Some(st.finish()),
+        (None, Some(dg)) => Some(stacked::weight_grads(p, &saved.stacked, dg)),
+        (None, None) => None,
+    } {
         out.w_ih = needs.w_ih.then_some(dw_ih);
         out.w_hh = needs.w_hh.then_some(dw_hh);
         out.b_hh = needs.b_hh.then(|| db.clone());
