@@ -7,6 +7,7 @@ pub mod elementwise;
 pub mod gemm;
 pub mod loss;
 pub mod optim;
+pub mod prefetch;
 pub mod reduce;
 pub mod rnn;
 pub mod simd;

@@ -109,6 +109,32 @@ impl StreamedB {
         self.written = end;
     }
 
+    /// Asks for the cache lines the next `rows` rows will be written to, in a writable state
+    /// (a hint, nothing else): the ring is larger than L2, so its lines come back from L3 and
+    /// a write that misses on each of them stalls.
+    pub fn prefetch_rows(&self, rows: usize) {
+        let (n, nr, kc_step) = (self.n, self.ks.nr, self.kc_step);
+        let end = (self.written + rows).min(self.k);
+        if n == 0 || end == self.written {
+            return;
+        }
+        let npanels = n.div_ceil(nr);
+        let ptr = self.buf.as_ptr();
+        let mut r = self.written;
+        while r < end {
+            let kb = r / kc_step;
+            let pc = kb * kc_step;
+            let kc = kc_step.min(self.k - pc);
+            let stop = end.min(pc + kc);
+            let slot = (kb % self.slots) * kc_step * npanels * nr;
+            for q in 0..npanels {
+                let from = slot + q * kc * nr + (r - pc) * nr;
+                crate::cpu::prefetch::for_write(ptr.wrapping_add(from), (stop - r) * nr);
+            }
+            r = stop;
+        }
+    }
+
     /// C = alpha * A * B (first call) or C += alpha * A * B over the K blocks whose rows are
     /// all written and that were not multiplied yet. A is m x k, C is m x n: the whole
     /// product's operands, of which the blocks' columns of A are read. On the calling thread.

@@ -8,7 +8,16 @@
 //! evaluated twice. Layouts are those of `cells`.
 
 use super::{for_blocks, rows_per_task, simd_kernel, LANES as W};
+use crate::cpu::prefetch;
 use rayon::prelude::*;
+
+/// Rows ahead of the current one whose inputs the LSTM's backward cell prefetches. Backward
+/// reads each step's saved gates, cell states and output gradient long after the forward
+/// wrote them, mostly from L3 or memory; a row of gates is 2 KiB for 128 units, so the
+/// hardware prefetchers, which stop at 4 KiB pages, restart every other row. Prefetching a
+/// few rows ahead took ~1% off an LSTM's forward + backward on Zen 3 (64 x 128, one thread;
+/// 2, 4 and 8 rows measured alike).
+const PREFETCH_ROWS_AHEAD: usize = 4;
 
 simd_kernel! {
     pub(super) fn rnn_rows(relu_act: bool, h: &[f32], dh: &[f32], dpre: &mut [f32]) {
@@ -89,7 +98,8 @@ simd_kernel! {
         dgates: &mut [f32],
     ) {
         let n = hidden;
-        for ((((((g, cp), tc), dh), dy), dc), dg) in gates
+        let dy_all = dy;
+        for (r, ((((((g, cp), tc), dh), dy), dc), dg)) in gates
             .chunks_exact(4 * n)
             .zip(c_prev.chunks_exact(n))
             .zip(tanh_c.chunks_exact(n))
@@ -97,7 +107,15 @@ simd_kernel! {
             .zip(dy.chunks_exact(n))
             .zip(dc.chunks_exact_mut(n))
             .zip(dgates.chunks_exact_mut(4 * n))
+            .enumerate()
         {
+            let q = r + PREFETCH_ROWS_AHEAD;
+            if (q + 1) * n <= c_prev.len() {
+                prefetch::for_read(&gates[q * 4 * n..(q + 1) * 4 * n]);
+                for buf in [c_prev, tanh_c, dy_all] {
+                    prefetch::for_read(&buf[q * n..(q + 1) * n]);
+                }
+            }
             let (gi, rest) = g.split_at(n);
             let (gf, rest) = rest.split_at(n);
             let (gg, go) = rest.split_at(n);

@@ -11,6 +11,7 @@ use super::sequence::{Problem, Saved};
 use super::stacked;
 use super::Mode;
 use crate::cpu::gemm::{sgemm_packed_b_serial, Epilogue, MatMut, MatRef, PackedB, RowWriter};
+use crate::cpu::prefetch;
 use std::ops::Range;
 
 /// One group's slices of the forward buffers, `[step]` each (see `blocks::per_step`).
@@ -69,7 +70,10 @@ pub fn forward_rows(
         let pos = p.pos_of_step(s);
         if !gru {
             if s + 1 < p.steps {
-                prefetch_for_write(z[stacked::block_of_step(p, s + 1)]);
+                // The next step's Z rows are far out of cache by then, and the copy of the
+                // new state into them would miss on every line.
+                let next = &*z[stacked::block_of_step(p, s + 1)];
+                prefetch::for_write(next.as_ptr(), next.len());
             }
             let (w, k) = match sh.w_first {
                 Some(w) if s == 0 => (w, i),
@@ -195,6 +199,11 @@ pub fn backward_rows(p: &Problem, sh: BackwardShared, v: BackwardRows) -> (Vec<f
         } else {
             &mut step_dg
         };
+        if let DgOut::Stream(st) = &dg_out {
+            // Ahead of the step's dG going into the ring (out of L2 by now), well before
+            // its rows are written at the end of the step.
+            st.prefetch_step();
+        }
         let dy_t = &sh.dy[part(sh.dy, pos)];
         if !lstm {
             // (The LSTM's cell kernel adds the output's gradient itself.)
@@ -256,17 +265,4 @@ pub fn backward_rows(p: &Problem, sh: BackwardShared, v: BackwardRows) -> (Vec<f
     }
     scratch::give(step_dg);
     (dh, dc)
-}
-
-/// Asks for the cache lines of `buf` in a writable state, ahead of a copy into it: the next
-/// step's Z rows are far out of cache by then, and a copy that misses on every line stalls.
-fn prefetch_for_write(buf: &[f32]) {
-    #[cfg(target_arch = "x86_64")]
-    for line in buf.chunks(16) {
-        // SAFETY: a prefetch is only a hint; the address is inside `buf`.
-        unsafe {
-            use std::arch::x86_64::{_mm_prefetch, _MM_HINT_ET0};
-            _mm_prefetch::<_MM_HINT_ET0>(line.as_ptr().cast());
-        }
-    }
 }

@@ -111,6 +111,11 @@ impl<'a> GradStream<'a> {
         }
     }
 
+    /// Prefetches where the next step's dG will be written (see `StreamedB::prefetch_rows`).
+    pub fn prefetch_step(&self) {
+        self.dg.prefetch_rows(self.p.batch);
+    }
+
     /// The next step's dG (N, G) in backward's order; multiplies whatever it completes.
     pub fn push_step(&mut self, dg: &[f32]) {
         let (w, rows, g) = (width(&self.p), self.p.steps * self.p.batch, self.p.g());
