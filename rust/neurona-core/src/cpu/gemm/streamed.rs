@@ -17,6 +17,7 @@ use super::kernel::KernelSet;
 use super::packed_rows::write_row;
 use super::plan::k_blocks;
 use super::{Epilogue, MatMut, MatRef};
+use crate::cpu::prefetch;
 
 /// B (k x n) written in row order through `write`, multiplied through `multiply_ready`.
 pub struct StreamedB {
@@ -95,43 +96,38 @@ impl StreamedB {
             "StreamedB::write: rows up to {end} with blocks before {} not multiplied",
             (end - 1) / kc_step + 1 - self.slots
         );
-        let npanels = n.div_ceil(nr);
         let ptr = self.buf.ptr();
         for (r, row) in (self.written..end).zip(src.chunks_exact(n)) {
-            let kb = r / kc_step;
-            let pc = kb * kc_step;
-            let kc = kc_step.min(self.k - pc);
-            let base = (kb % self.slots) * kc_step * npanels * nr + (r - pc) * nr;
-            // SAFETY: the slot holds kc_step * npanels * NR values and kc <= kc_step, so
-            // base + q * kc * nr + nr stays inside it for every panel q.
-            unsafe { write_row(row, nr, ptr.add(base), kc * nr, false) };
+            let (base, step) = self.place(r);
+            // SAFETY: see `place`.
+            unsafe { write_row(row, nr, ptr.add(base), step, false) };
         }
         self.written = end;
+    }
+
+    /// Where row r's first NR-wide piece lies in the ring, and the distance between its
+    /// pieces (one per panel): row r - pc of K block kb (from row pc) in slot kb % slots, the
+    /// block's panels kc * NR apart. Every piece, base + q * step .. + NR for each panel q,
+    /// lies inside the slot, since kc <= kc_step.
+    fn place(&self, r: usize) -> (usize, usize) {
+        let (nr, kc_step) = (self.ks.nr, self.kc_step);
+        let kb = r / kc_step;
+        let pc = kb * kc_step;
+        let kc = kc_step.min(self.k - pc);
+        let slot = (kb % self.slots) * kc_step * self.n.div_ceil(nr) * nr;
+        (slot + (r - pc) * nr, kc * nr)
     }
 
     /// Asks for the cache lines the next `rows` rows will be written to, in a writable state
     /// (a hint, nothing else): the ring is larger than L2, so its lines come back from L3 and
     /// a write that misses on each of them stalls.
     pub fn prefetch_rows(&self, rows: usize) {
-        let (n, nr, kc_step) = (self.n, self.ks.nr, self.kc_step);
-        let end = (self.written + rows).min(self.k);
-        if n == 0 || end == self.written {
-            return;
-        }
-        let npanels = n.div_ceil(nr);
-        let ptr = self.buf.as_ptr();
-        let mut r = self.written;
-        while r < end {
-            let kb = r / kc_step;
-            let pc = kb * kc_step;
-            let kc = kc_step.min(self.k - pc);
-            let stop = end.min(pc + kc);
-            let slot = (kb % self.slots) * kc_step * npanels * nr;
-            for q in 0..npanels {
-                let from = slot + q * kc * nr + (r - pc) * nr;
-                crate::cpu::prefetch::for_write(ptr.wrapping_add(from), (stop - r) * nr);
+        let nr = self.ks.nr;
+        for r in self.written..(self.written + rows).min(self.k) {
+            let (base, step) = self.place(r);
+            for q in 0..self.n.div_ceil(nr) {
+                prefetch::for_write(self.buf.as_ptr().wrapping_add(base + q * step), nr);
             }
-            r = stop;
         }
     }
 
