@@ -9,15 +9,16 @@
 /// Floats per 64-byte cache line.
 const LINE: usize = 16;
 
-/// Asks for the lines of `buf` to be brought into L1 for reading.
+/// Asks for the lines of `buf` to be brought close for one read, as non-temporal (NTA): on
+/// Zen 3 they then do not displace what L2 holds for longer (see `rnn::cells_backward`).
 #[inline(always)]
-pub fn for_read(buf: &[f32]) {
+pub fn for_read_once(buf: &[f32]) {
     #[cfg(target_arch = "x86_64")]
     for off in (0..buf.len()).step_by(LINE) {
         // SAFETY: a prefetch never faults; the address is inside `buf`.
         unsafe {
-            use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-            _mm_prefetch::<_MM_HINT_T0>(buf.as_ptr().add(off).cast());
+            use std::arch::x86_64::{_mm_prefetch, _MM_HINT_NTA};
+            _mm_prefetch::<_MM_HINT_NTA>(buf.as_ptr().add(off).cast());
         }
     }
     #[cfg(not(target_arch = "x86_64"))]
